@@ -1,0 +1,1 @@
+"""Plotly figures and the offline HTML report, drawn from aggregated frames; never scores."""

@@ -1,0 +1,70 @@
+"""Run a flow so that it ends clean and complete: drained workers, every task run recorded.
+
+Without this, an ephemeral Prefect server is stopped at exit before its task-run recorder
+has flushed: task runs stay PENDING in the UI and shutdown prints CancelledError tracebacks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
+
+from . import prefect_env  # noqa: F401  (sets Prefect's environment before it is imported)
+
+RECORDING_WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.25
+# The API refuses task-run reads with a limit above 200.
+_READ_LIMIT = 200
+
+T = TypeVar("T")
+
+
+def _drain_workers() -> None:
+    for worker in (EventsWorker, APILogWorker):
+        result = worker.drain_all(timeout=RECORDING_WAIT_SECONDS)
+        if inspect.isawaitable(result):  # pragma: no cover - only inside an event loop
+            raise RuntimeError("run_flow_cleanly must be called outside an event loop")
+
+
+def _wait_for_task_runs(flow_run_id: Any, expected: int) -> int:
+    """Poll until ``expected`` task runs of the flow run are in a final state; returns that count."""
+    deadline = time.monotonic() + RECORDING_WAIT_SECONDS
+    finished = 0
+    with get_client(sync_client=True) as client:
+        while True:
+            finished = 0
+            offset = 0
+            while True:
+                runs = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                    limit=_READ_LIMIT,
+                    offset=offset,
+                )
+                finished += sum(1 for run in runs if run.state is not None and run.state.is_final())
+                if len(runs) < _READ_LIMIT:
+                    break
+                offset += _READ_LIMIT
+            if finished >= expected or time.monotonic() > deadline:
+                return finished
+            time.sleep(_POLL_SECONDS)
+
+
+def run_flow_cleanly(
+    flow_function: Callable[..., T], *, expected_task_runs: Callable[[T], int], **parameters: Any
+) -> tuple[T, float]:
+    """Call a flow, wait until the API has recorded its task runs, return (result, seconds waited)."""
+    state = flow_function(**parameters, return_state=True)
+    result = state.result()
+    waited_from = time.perf_counter()
+    _drain_workers()
+    flow_run_id = state.state_details.flow_run_id
+    if flow_run_id is not None:
+        _wait_for_task_runs(flow_run_id, expected_task_runs(result))
+    return result, time.perf_counter() - waited_from

@@ -1,0 +1,212 @@
+"""The Prefect pipeline flow: read sources, normalize, score in batches, store, report.
+
+Tasks are coarse (one per source, one per batch of articles); the flow body reads like
+the design's diagram. Re-runs are idempotent through the store (id and content hash),
+not through Prefect's cache, so every task opts out of input hashing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from ..transforms.analyze import BatchRows, analyze_articles
+from ..transforms.normalize import normalize_article
+from ..transforms.records import Article, RawArticle, Reject
+from . import (
+    prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
+    store,
+)
+from .config import scoring_context
+from .reporting import build_report
+from .sources import read_path
+
+STAGES = (
+    "ingest",
+    "normalize",
+    "split",
+    "actors",
+    "attribution",
+    "score",
+    "store",
+    "aggregate",
+    "report",
+)
+
+
+@dataclass
+class RunSummary:
+    """What one pipeline run did; printed as one line and stored in ``runs``."""
+
+    run_id: str
+    db_path: Path
+    report_path: Path | None
+    counts: Counter = field(default_factory=Counter)
+    totals: dict[str, int] = field(default_factory=dict)
+    reject_reasons: Counter = field(default_factory=Counter)
+    stage_seconds: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    task_runs: int = 0
+
+    def line(self) -> str:
+        c, t = self.counts, self.totals
+        text = (
+            f"{t.get('articles', 0)} articles ({c['articles_new']} new, {c['articles_changed']} changed,"
+            f" {c['articles_rescored']} re-scored, {c['articles_unchanged']} unchanged),"
+            f" {t.get('sentences', 0)} sentences, {t.get('mentions', 0)} mentions,"
+            f" {t.get('edges', 0)} edges, {c['rejects']} rejected"
+        )
+        if self.reject_reasons:
+            text += " (" + ", ".join(f"{n} {r}" for r, n in self.reject_reasons.most_common()) + ")"
+        text += f" in {self.seconds:.1f} s"
+        if self.report_path is not None:
+            text += f"; report: {self.report_path}"
+        return text
+
+
+@dataclass
+class Plan:
+    to_score: list[Article]
+    counts: Counter
+    rejects: list[Reject]
+
+
+@task(cache_policy=NO_CACHE)
+def read_source(source: str) -> tuple[list[RawArticle], list[Reject], float]:
+    """Read one file or folder into raw articles and rejects."""
+    started = time.perf_counter()
+    articles: list[RawArticle] = []
+    rejects: list[Reject] = []
+    for item in read_path(Path(source)):
+        (rejects if isinstance(item, Reject) else articles).append(item)
+    return articles, rejects, time.perf_counter() - started
+
+
+@task(cache_policy=NO_CACHE)
+def plan_articles(raw_articles: list[RawArticle], db_path: Path, scorer_version: str) -> tuple[Plan, float]:
+    """Normalize, drop repeats within the input, and keep only what the store lacks."""
+    started = time.perf_counter()
+    fetched_at = datetime.now(UTC)
+    articles: dict[str, Article] = {}
+    for raw in raw_articles:
+        article = normalize_article(raw, fetched_at=fetched_at)
+        articles.setdefault(article.article_id, article)
+    with store.open_store(db_path) as con:
+        stored = store.stored_states(con, list(articles))
+    counts: Counter = Counter(articles_seen=len(articles))
+    to_score = []
+    for article in articles.values():
+        known = stored.get(article.article_id)
+        if known is None:
+            counts["articles_new"] += 1
+        elif known.content_hash != article.content_hash:
+            counts["articles_changed"] += 1
+        elif known.scorer_version != scorer_version:
+            counts["articles_rescored"] += 1
+        else:
+            counts["articles_unchanged"] += 1
+            continue
+        to_score.append(article)
+    return Plan(to_score, counts, []), time.perf_counter() - started
+
+
+@task(cache_policy=NO_CACHE)
+def score_batch(
+    articles: list[Article], actors_files: tuple[Path, ...], lexicon_file: Path | None
+) -> tuple[BatchRows, dict[str, float]]:
+    """Split, match actors, attribute and score one batch of articles (pure work)."""
+    context = scoring_context(actors_files, lexicon_file)
+    timings: dict[str, float] = {}
+    last = time.perf_counter()
+
+    def on_stage(stage: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - last
+        last = now
+
+    rows = analyze_articles(articles, context, on_stage=on_stage)
+    return rows, timings
+
+
+@task(cache_policy=NO_CACHE)
+def store_batch(db_path: Path, articles: list[Article], rows: BatchRows, scorer_version: str) -> float:
+    """Write one batch in one transaction: nothing half-written survives a crash."""
+    started = time.perf_counter()
+    with store.open_store(db_path) as con:
+        store.write_batch(con, articles, rows, scorer_version=scorer_version)
+    return time.perf_counter() - started
+
+
+@task(cache_policy=NO_CACHE)
+def publish_report(db_path: Path, report_path: Path) -> tuple[Path, dict[str, float]]:
+    """Aggregate the store and write the self-contained HTML report."""
+    return build_report(db_path, report_path)
+
+
+@flow(name="tonewatch-pipeline", log_prints=False, validate_parameters=True)
+def pipeline_flow(
+    sources: list[str],
+    db_path: str = "tonewatch.duckdb",
+    report_path: str | None = "reports/tonewatch.html",
+    actors_files: list[str] | None = None,
+    lexicon_file: str | None = None,
+    batch_articles: int = 500,
+    flow_label: str = "run",
+) -> RunSummary:
+    """Ingest ``sources`` into the DuckDB store at ``db_path`` and refresh the report."""
+    started = time.perf_counter()
+    db = Path(db_path)
+    actors = tuple(Path(p) for p in actors_files or ())
+    lexicon = Path(lexicon_file) if lexicon_file else None
+    context = scoring_context(actors, lexicon)
+    with store.open_store(db) as con:
+        store.sync_registry(con, context.registry)
+        run_id = store.start_run(con, flow=flow_label, scorer_version=context.scorer_version)
+    summary = RunSummary(run_id, db, Path(report_path) if report_path else None)
+
+    raw_articles: list[RawArticle] = []
+    rejects: list[Reject] = []
+    summary.task_runs += len(sources)
+    for articles, source_rejects, seconds in (f.result() for f in read_source.map(sources)):
+        raw_articles.extend(articles)
+        rejects.extend(source_rejects)
+        summary.stage_seconds["ingest"] += seconds
+
+    summary.task_runs += 1
+    plan, seconds = plan_articles(raw_articles, db, context.scorer_version)
+    summary.stage_seconds["normalize"] += seconds
+    summary.counts.update(plan.counts)
+
+    for begin in range(0, len(plan.to_score), batch_articles):
+        batch = plan.to_score[begin : begin + batch_articles]
+        summary.task_runs += 2
+        rows, timings = score_batch(batch, actors, lexicon)
+        summary.stage_seconds.update(timings)
+        summary.counts["sentences_scored"] += len(rows.sentences["article_id"])
+        summary.counts["mentions_found"] += len(rows.mentions["article_id"])
+        summary.counts["edges_found"] += len(rows.edges["article_id"])
+        summary.stage_seconds["store"] += store_batch(db, batch, rows, context.scorer_version)
+
+    summary.counts["rejects"] = len(rejects)
+    summary.reject_reasons.update(r.reason for r in rejects)
+    with store.open_store(db) as con:
+        store.record_rejects(con, run_id, rejects)
+        store.link_duplicates(con)
+        summary.totals = store.table_counts(con)
+
+    if summary.report_path is not None:
+        summary.task_runs += 1
+        summary.report_path, timings = publish_report(db, summary.report_path)
+        summary.stage_seconds.update(timings)
+
+    summary.seconds = time.perf_counter() - started
+    with store.open_store(db) as con:
+        store.finish_run(con, run_id, status="completed", counts=summary.counts, seconds=summary.seconds)
+    return summary

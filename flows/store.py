@@ -1,0 +1,529 @@
+"""The DuckDB store: schema, migrations, bulk writes and the reads the report needs.
+
+All SQL lives here. Values are always bound parameters; table data goes in as Arrow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ..transforms.analyze import BatchRows
+from ..transforms.errors import StoreError
+from ..transforms.records import Article, Reject
+from ..transforms.registry import Registry
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial schema",
+        """
+        create table articles (
+            article_id varchar primary key,
+            url varchar,
+            outlet varchar not null,
+            outlet_home varchar not null,
+            published_at timestamptz not null,
+            title varchar not null,
+            text varchar not null,
+            language varchar not null,
+            content_hash varchar not null,
+            dup_of varchar,
+            source varchar,
+            is_sample boolean not null default false,
+            scorer_version varchar,
+            ingested_at timestamptz not null,
+            updated_at timestamptz not null
+        );
+        create table sentences (
+            article_id varchar not null,
+            sentence_idx integer not null,
+            start integer not null,
+            "end" integer not null,
+            text varchar not null,
+            speaker_actor varchar,
+            attribution varchar not null,
+            compound double not null,
+            scorer_version varchar not null
+        );
+        create table mentions (
+            article_id varchar not null,
+            sentence_idx integer not null,
+            mention_idx integer not null,
+            actor_id varchar not null,
+            start integer not null,
+            "end" integer not null,
+            surface varchar not null,
+            target_score double not null,
+            scorer_version varchar not null
+        );
+        create table edges (
+            article_id varchar not null,
+            sentence_idx integer not null,
+            published_at timestamptz not null,
+            source_actor varchar not null,
+            source_bloc varchar not null,
+            target_actor varchar not null,
+            target_bloc varchar not null,
+            score double not null,
+            method varchar not null,
+            scorer_version varchar not null
+        );
+        create table actors (
+            actor_id varchar primary key,
+            name varchar not null,
+            kind varchar not null,
+            bloc varchar not null,
+            aliases varchar[] not null
+        );
+        create table blocs (
+            bloc_id varchar primary key,
+            name varchar not null,
+            color varchar not null
+        );
+        create table runs (
+            run_id varchar primary key,
+            flow varchar not null,
+            started_at timestamptz not null,
+            finished_at timestamptz,
+            status varchar not null,
+            articles_seen integer,
+            articles_new integer,
+            articles_changed integer,
+            articles_rescored integer,
+            articles_unchanged integer,
+            sentences_scored integer,
+            mentions_found integer,
+            edges_found integer,
+            rejects integer,
+            scorer_version varchar,
+            seconds double
+        );
+        create table rejects (
+            run_id varchar,
+            source varchar not null,
+            reason varchar not null,
+            detail varchar,
+            rejected_at timestamptz not null
+        );
+        create index sentences_article on sentences (article_id);
+        create index mentions_article on mentions (article_id);
+        create index edges_article on edges (article_id);
+        create view counted_edges as
+            select e.* from edges e join articles a using (article_id) where a.dup_of is null;
+        create view bloc_daily as
+            select date_trunc('day', published_at)::date as day, target_bloc,
+                   avg(score) as mean_tone, count(*) as n, stddev_samp(score) as sd,
+                   avg(score) - 1.96 * stddev_samp(score) / sqrt(count(*)) as ci_low,
+                   avg(score) + 1.96 * stddev_samp(score) / sqrt(count(*)) as ci_high
+            from counted_edges group by all;
+        create view dyad_daily as
+            select date_trunc('day', published_at)::date as day, source_bloc, target_bloc,
+                   avg(score) as mean_tone, count(*) as n, stddev_samp(score) as sd,
+                   avg(score) - 1.96 * stddev_samp(score) / sqrt(count(*)) as ci_low,
+                   avg(score) + 1.96 * stddev_samp(score) / sqrt(count(*)) as ci_high
+            from counted_edges group by all;
+        create view dyad_weekly as
+            select date_trunc('week', published_at)::date as week, source_bloc, target_bloc,
+                   avg(score) as mean_tone, count(*) as n, stddev_samp(score) as sd,
+                   avg(score) - 1.96 * stddev_samp(score) / sqrt(count(*)) as ci_low,
+                   avg(score) + 1.96 * stddev_samp(score) / sqrt(count(*)) as ci_high
+            from counted_edges group by all;
+        create view actor_daily as
+            select date_trunc('day', a.published_at)::date as day, m.actor_id,
+                   avg(m.target_score) as mean_tone, count(*) as n
+            from mentions m join articles a using (article_id)
+            where a.dup_of is null group by all;
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the store already holds for an article: enough to skip or re-score it."""
+
+    content_hash: str
+    scorer_version: str | None
+
+
+def _busy_or_broken(path: Path, exc: Exception) -> StoreError:
+    message = str(exc).splitlines()[0]
+    if "lock" in message.lower():
+        return StoreError(f"{path}: the database is busy (another tonewatch run holds it); retry later")
+    return StoreError(f"{path}: cannot open the database: {message}")
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> tuple:
+    """The first row of a query (all-null when empty); fetches all so the result is finished."""
+    rows = con.execute(sql, list(parameters)).fetchall()
+    return tuple(rows[0]) if rows else (None,) * len(con.description or ())
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> pl.DataFrame:
+    """A query's result as a Polars frame, through Arrow (no row-by-row conversion)."""
+    relation = con.sql(sql, params=list(parameters) or None)
+    if relation is None:
+        return pl.DataFrame()
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    frame = pl.from_arrow(fetch())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+@contextmanager
+def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file (migrating it when writable) and close it afterwards."""
+    if read_only and not path.exists():
+        raise StoreError(f"{path}: no such database; run `tonewatch demo` or `tonewatch run` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except (duckdb.IOException, duckdb.Error) as exc:
+        raise _busy_or_broken(path, exc) from exc
+    try:
+        if read_only:
+            _check_version(con, path)
+        else:
+            migrate(con, path)
+        yield con
+    finally:
+        con.close()
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema version {version} is newer than this tonewatch ({SCHEMA_VERSION})")
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = _one(
+        con, "select count(*) from information_schema.tables where table_name = 'schema_migrations'"
+    )
+    if not exists[0]:
+        return 0
+    return int(_one(con, "select max(version) from schema_migrations")[0] or 0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Apply each pending migration once, in order, each in its own transaction."""
+    con.execute(
+        "create table if not exists schema_migrations"
+        " (version integer primary key, name varchar, applied_at timestamptz)"
+    )
+    _check_version(con, path)
+    current = schema_version(con)
+    for version, name, sql in _MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(sql)
+            con.execute("insert into schema_migrations values (?, ?, ?)", [version, name, datetime.now(UTC)])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+
+
+def sync_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """Replace the actors and blocs tables with the registry in use."""
+    actors = pl.DataFrame(
+        {
+            "actor_id": [a.actor_id for a in registry.actors.values()],
+            "name": [a.name for a in registry.actors.values()],
+            "kind": [a.kind for a in registry.actors.values()],
+            "bloc": [a.bloc for a in registry.actors.values()],
+            "aliases": [list(a.aliases) for a in registry.actors.values()],
+        },
+        schema={
+            "actor_id": pl.Utf8,
+            "name": pl.Utf8,
+            "kind": pl.Utf8,
+            "bloc": pl.Utf8,
+            "aliases": pl.List(pl.Utf8),
+        },
+    ).to_arrow()
+    blocs = pl.DataFrame(
+        {
+            "bloc_id": [b.bloc_id for b in registry.blocs],
+            "name": [b.name for b in registry.blocs],
+            "color": [b.color for b in registry.blocs],
+        },
+        schema={"bloc_id": pl.Utf8, "name": pl.Utf8, "color": pl.Utf8},
+    ).to_arrow()
+    with transaction(con):
+        con.execute("delete from actors")
+        con.register("actors_batch", actors)
+        con.execute("insert into actors select actor_id, name, kind, bloc, aliases from actors_batch")
+        con.unregister("actors_batch")
+        con.execute("delete from blocs")
+        con.register("blocs_batch", blocs)
+        con.execute("insert into blocs select bloc_id, name, color from blocs_batch")
+        con.unregister("blocs_batch")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def stored_states(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, StoredState]:
+    """The stored hash and scorer version of each of ``article_ids`` that is in the store."""
+    if not article_ids:
+        return {}
+    ids = pl.DataFrame({"article_id": list(article_ids)}).to_arrow()
+    con.register("wanted_ids", ids)
+    try:
+        rows = con.execute(
+            "select a.article_id, a.content_hash, a.scorer_version"
+            " from articles a join wanted_ids w using (article_id)"
+        ).fetchall()
+    finally:
+        con.unregister("wanted_ids")
+    return {row[0]: StoredState(row[1], row[2]) for row in rows}
+
+
+_ARTICLE_SCHEMA = {
+    "article_id": pl.Utf8,
+    "url": pl.Utf8,
+    "outlet": pl.Utf8,
+    "outlet_home": pl.Utf8,
+    "published_at": pl.Datetime("us", "UTC"),
+    "title": pl.Utf8,
+    "text": pl.Utf8,
+    "language": pl.Utf8,
+    "content_hash": pl.Utf8,
+    "source": pl.Utf8,
+    "is_sample": pl.Boolean,
+}
+
+
+def _articles_frame(articles: Sequence[Article]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {name: [getattr(a, name) for a in articles] for name in _ARTICLE_SCHEMA},
+        schema=_ARTICLE_SCHEMA,
+    )
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    articles: Sequence[Article],
+    rows: BatchRows,
+    *,
+    scorer_version: str,
+) -> None:
+    """Replace ``articles`` and their sentences, mentions and edges in one transaction."""
+    now = datetime.now(UTC)
+    frames = {
+        "article_batch": _articles_frame(articles).to_arrow(),
+        "sentence_batch": pl.DataFrame(rows.sentences).to_arrow(),
+        "mention_batch": pl.DataFrame(rows.mentions).to_arrow(),
+        "edge_batch": pl.DataFrame(rows.edges).to_arrow(),
+    }
+    for name, table in frames.items():
+        con.register(name, table)
+    try:
+        with transaction(con):
+            for table in ("sentences", "mentions", "edges"):
+                con.execute(f"delete from {table} where article_id in (select article_id from article_batch)")
+            con.execute(
+                """
+                insert into articles
+                select article_id, url, outlet, outlet_home, published_at, title, text, language,
+                       content_hash, null, source, is_sample, ?, ?, ?
+                from article_batch
+                on conflict (article_id) do update set
+                    url = excluded.url, outlet = excluded.outlet, outlet_home = excluded.outlet_home,
+                    published_at = excluded.published_at, title = excluded.title,
+                    text = excluded.text, language = excluded.language,
+                    content_hash = excluded.content_hash, source = excluded.source,
+                    is_sample = excluded.is_sample, scorer_version = excluded.scorer_version,
+                    updated_at = excluded.updated_at
+                """,
+                [scorer_version, now, now],
+            )
+            if rows.sentences.get("article_id"):
+                con.execute(
+                    'insert into sentences select article_id, sentence_idx, start, "end", text,'
+                    " speaker_actor, attribution, compound, scorer_version from sentence_batch"
+                )
+            if rows.mentions.get("article_id"):
+                con.execute(
+                    "insert into mentions select article_id, sentence_idx, mention_idx, actor_id, start,"
+                    ' "end", surface, target_score, scorer_version from mention_batch'
+                )
+            if rows.edges.get("article_id"):
+                con.execute(
+                    "insert into edges select article_id, sentence_idx, published_at, source_actor,"
+                    " source_bloc, target_actor, target_bloc, score, method, scorer_version"
+                    " from edge_batch"
+                )
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def link_duplicates(con: duckdb.DuckDBPyConnection) -> int:
+    """Point each copy of an identical story at its earliest copy (``dup_of``); returns copies."""
+    with transaction(con):
+        con.execute(
+            """
+            update articles set dup_of = first.first_id
+            from (
+                select article_id,
+                       first_value(article_id) over (
+                           partition by content_hash order by published_at, article_id
+                       ) as first_id
+                from articles
+            ) first
+            where articles.article_id = first.article_id
+              and articles.dup_of is distinct from
+                  (case when first.first_id = first.article_id then null else first.first_id end)
+            """
+        )
+        con.execute("update articles set dup_of = null where dup_of = article_id")
+    return int(_one(con, "select count(*) from articles where dup_of is not null")[0])
+
+
+def record_rejects(con: duckdb.DuckDBPyConnection, run_id: str, rejects: Sequence[Reject]) -> None:
+    if not rejects:
+        return
+    now = datetime.now(UTC)
+    con.executemany(
+        "insert into rejects values (?, ?, ?, ?, ?)",
+        [[run_id, r.source, r.reason, r.detail, now] for r in rejects],
+    )
+
+
+def start_run(con: duckdb.DuckDBPyConnection, *, flow: str, scorer_version: str) -> str:
+    run_id = uuid.uuid4().hex
+    con.execute(
+        "insert into runs (run_id, flow, started_at, status, scorer_version) values (?, ?, ?, 'running', ?)",
+        [run_id, flow, datetime.now(UTC), scorer_version],
+    )
+    return run_id
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    status: str,
+    counts: dict[str, int],
+    seconds: float,
+) -> None:
+    columns = [
+        "articles_seen",
+        "articles_new",
+        "articles_changed",
+        "articles_rescored",
+        "articles_unchanged",
+        "sentences_scored",
+        "mentions_found",
+        "edges_found",
+        "rejects",
+    ]
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    con.execute(
+        f"update runs set finished_at = ?, status = ?, seconds = ?, {assignments} where run_id = ?",
+        [datetime.now(UTC), status, seconds, *[counts.get(c, 0) for c in columns], run_id],
+    )
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    counts = {}
+    for table in ("articles", "sentences", "mentions", "edges", "rejects", "runs"):
+        counts[table] = int(_one(con, f"select count(*) from {table}")[0])
+    return counts
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> pl.DataFrame:
+    """Run an analyst's statement on a read-only connection and return the result."""
+    try:
+        return _frame(con, sql, parameters)
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {str(exc).splitlines()[0]}") from exc
+
+
+def read_edges(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    count_duplicates: bool = False,
+) -> pl.DataFrame:
+    """Edges with their evidence (sentence, names, outlet, title, url) for the report."""
+    return _frame(
+        con,
+        """
+        select e.published_at, e.source_bloc, e.target_bloc, e.score, e.method,
+               coalesce(sa.name, e.source_actor) as speaker,
+               coalesce(ta.name, e.target_actor) as target,
+               a.outlet, a.outlet_home, a.title, a.url, s.text as sentence
+        from edges e
+        join articles a using (article_id)
+        join sentences s using (article_id, sentence_idx)
+        left join actors sa on sa.actor_id = e.source_actor
+        left join actors ta on ta.actor_id = e.target_actor
+        where (a.dup_of is null or ?)
+          and (?::timestamptz is null or e.published_at >= ?::timestamptz)
+          and (?::timestamptz is null or e.published_at < ?::timestamptz)
+        order by e.published_at, e.article_id, e.sentence_idx, e.target_actor
+        """,
+        [count_duplicates, since, since, until, until],
+    )
+
+
+def read_corpus_stats(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    count_duplicates: bool = False,
+) -> dict[str, object]:
+    """Counts and period of the articles a report covers, and the scorer version in use."""
+    row = _one(
+        con,
+        """
+        select count(*), count(distinct outlet), min(published_at), max(published_at),
+               coalesce(sum((select count(*) from sentences s where s.article_id = a.article_id)), 0)
+        from articles a
+        where (a.dup_of is null or ?)
+          and (?::timestamptz is null or a.published_at >= ?::timestamptz)
+          and (?::timestamptz is null or a.published_at < ?::timestamptz)
+        """,
+        [count_duplicates, since, since, until, until],
+    )
+    version = _one(con, "select scorer_version from runs order by started_at desc limit 1")
+    articles, outlets, first, last, sentences = row
+    return {
+        "articles": int(articles or 0),
+        "outlets": int(outlets or 0),
+        "sentences": int(sentences or 0),
+        "period_start": first.date() if first else None,
+        "period_end": last.date() if last else None,
+        "scorer_version": version[0] if version and version[0] else "unknown",
+    }
+
+
+def read_blocs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(bloc_id, name, color) in registry order."""
+    return [tuple(row) for row in con.execute("select bloc_id, name, color from blocs").fetchall()]

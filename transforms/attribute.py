@@ -1,0 +1,175 @@
+"""Attribute sentences to speakers: direct quotes, indirect speech, speech acts, continuations.
+
+Pure: no I/O. Works on one article at a time, because a quote's speaker carries over:
+``"…," he added`` and a quote that spans sentences belong to the last named speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .records import Attribution, Mention, Sentence
+from .registry import Registry
+
+SPEECH_VERBS = (
+    "said says told tells added adds wrote writes stated states declared declares warned warns "
+    "insisted insists stressed stresses noted notes argued argues claimed claims announced "
+    "announces explained explains asked asks replied replies posted posts commented comments "
+    "remarked emphasised emphasized underlined underscored vowed vows pledged suggested "
+    "acknowledged admitted reiterated reiterates urged urges complained predicted "
+    "responded countered conceded recalled observed"
+).split()
+# Reported speech acts carry a direction even with no quoted words: X <verb> Y.
+SPEECH_ACTS = (
+    "hailed hails praised praises thanked thanks welcomed welcomes backed backs supported "
+    "congratulated lauded applauded endorsed commended "
+    "criticised criticized criticises criticizes attacked attacks accused accuses condemned "
+    "condemns threatened threatens mocked mocks blamed blames slammed slams denounced "
+    "denounces rebuked lambasted derided dismissed rejected ridiculed berated insulted "
+    "chided scolded castigated assailed blasted"
+).split()
+_VERB = re.compile(
+    r"(?<![\w'-])(" + "|".join(sorted(set(SPEECH_VERBS + SPEECH_ACTS), key=len, reverse=True)) + r")(?!\w)"
+)
+_SPEECH_ACT_SET = frozenset(SPEECH_ACTS)
+_ACCORDING_TO = re.compile(r"(?:^|[\s,(])[Aa]ccording to\s+$")
+# What may stand between a subject and its verb: "Zelensky on Sunday said", "Trump has also
+# verbally attacked", "Peskov, the Kremlin spokesman, said".
+_SUBJECT_GAP = re.compile(r"^(?:'s?)?(?:\s*,[^,\"]{0,60},)?\s*(?:[A-Za-z][\w\-]*\s+){0,4}$")
+# What may stand between a verb and a following subject: "said Kremlin spokesman Dmitry Peskov".
+_INVERTED_GAP = re.compile(r"^\s+(?:[A-Za-z][\w\-'.]*\s+){0,4}$")
+_PRONOUN_SUBJECT = re.compile(r"(?<![\w'])(he|she|He|She|it|It|they|They)\s+(?:\w+ly\s+)?$")
+_PERSON_PRONOUNS = frozenset({"he", "she"})
+
+
+def article_quote_spans(
+    sentences: Sequence[Sentence], paragraph_starts: frozenset[int]
+) -> list[tuple[tuple[int, int], ...]]:
+    """Quoted spans per sentence, following quotes that open in one sentence and close later.
+
+    A new paragraph closes any open quote: news style reopens a quote that runs on.
+    """
+    result: list[tuple[tuple[int, int], ...]] = []
+    inside = False
+    for sentence in sentences:
+        if sentence.start in paragraph_starts:
+            inside = False
+        text = sentence.text
+        spans: list[tuple[int, int]] = []
+        opened_at = 0 if inside else -1
+        for position, char in enumerate(text):
+            if char != '"':
+                continue
+            if inside:
+                spans.append((opened_at, position + 1))
+                inside = False
+            else:
+                opened_at = position
+                inside = True
+        if inside:
+            spans.append((opened_at, len(text)))
+        result.append(tuple(spans))
+    return result
+
+
+def _inside(position: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _find_speaker(
+    outside: str, mentions: Sequence[Mention], quotes: Sequence[tuple[int, int]]
+) -> tuple[str | None, str, int, str | None]:
+    """(actor, how, verb_end, pronoun) for the first verb that attributes the sentence."""
+    free = [m for m in mentions if not _inside(m.start, quotes)]
+    for verb in _VERB.finditer(outside):
+        is_act = verb.group(1) in _SPEECH_ACT_SET
+        before = [m for m in free if m.end <= verb.start()]
+        if before:
+            gap = outside[before[-1].end : verb.start()]
+            if _SUBJECT_GAP.match(gap):
+                return before[-1].actor_id, "speech_act" if is_act else "said", verb.end(), None
+        pronoun = _PRONOUN_SUBJECT.search(outside, 0, verb.start())
+        if pronoun:
+            return None, "pronoun", verb.end(), pronoun.group(1).lower()
+        after = [m for m in free if m.start >= verb.end()]
+        if after and not is_act and _INVERTED_GAP.match(outside[verb.end() : after[0].start] + " "):
+            return after[0].actor_id, "said", verb.end(), None
+    return None, "none", -1, None
+
+
+def attribute_article(
+    sentences: Sequence[Sentence],
+    mentions: Sequence[Sequence[Mention]],
+    registry: Registry,
+    *,
+    paragraph_starts: frozenset[int] = frozenset(),
+) -> list[Attribution]:
+    """One ``Attribution`` per sentence, carrying the last named speaker where the text does."""
+    quotes_per_sentence = article_quote_spans(sentences, paragraph_starts)
+    results: list[Attribution] = []
+    last_speaker: str | None = None
+    waiting: list[int] = []  # sentences of a running quote whose speaker comes later
+    for index, sentence in enumerate(sentences):
+        text, quotes = sentence.text, quotes_per_sentence[index]
+        outside = _blank(text, quotes)
+        speaker, how, verb_end, pronoun = _find_speaker(outside, mentions[index], quotes)
+        if how == "none":
+            for mention in mentions[index]:
+                if not _inside(mention.start, quotes) and _ACCORDING_TO.search(text[: mention.start]):
+                    speaker, how, verb_end = mention.actor_id, "said", mention.end
+                    break
+        if how == "pronoun":
+            speaker = last_speaker if _pronoun_fits(pronoun, last_speaker, registry) else None
+            how = "continuation"
+        runs_on = bool(quotes) and quotes[-1][1] == len(text) and text.rstrip()[-1:] != '"'
+        all_quote = bool(quotes) and not outside.strip(" ,.;:")
+        if how == "none" and all_quote and not runs_on:
+            # A quote with no attribution of its own: the speaker of the quote before it.
+            speaker, how = last_speaker, "continuation"
+        if quotes and verb_end >= 0 and quotes[0][0] < verb_end:
+            content = quotes  # "…," Peskov said: his words are the quote
+        elif speaker is not None:
+            content = ((max(verb_end, 0), len(text)),)
+        else:
+            content = ()
+        method = _method(how, bool(quotes)) if speaker else "none"
+        results.append(Attribution(speaker, method, content, quotes))
+        if speaker is None and (runs_on or (waiting and all_quote)):
+            waiting.append(index)
+            continue
+        for earlier in waiting:
+            results[earlier] = Attribution(
+                speaker,
+                method if speaker else "none",
+                results[earlier].quotes,
+                results[earlier].quotes,
+            )
+        waiting = []
+        if speaker is not None:
+            last_speaker = speaker
+        elif how in ("said", "speech_act"):
+            last_speaker = None  # a speaker we do not know: the next "he said" is not ours
+    return results
+
+
+def _method(how: str, has_quote: bool) -> str:
+    if how == "said":
+        return "quote" if has_quote else "indirect"
+    return how
+
+
+def _pronoun_fits(pronoun: str | None, speaker: str | None, registry: Registry) -> bool:
+    if speaker is None or pronoun is None:
+        return False
+    kind = registry.actors[speaker].kind
+    return (kind == "person") == (pronoun in _PERSON_PRONOUNS)

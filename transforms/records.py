@@ -1,0 +1,98 @@
+"""The records that flow between stages; their fields match the store's columns.
+
+Pure: no I/O. Offsets index the article's normalized text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawArticle:
+    """An article as a source reader found it, before normalization."""
+
+    source: str
+    url: str | None
+    outlet: str | None
+    published_at: datetime | None
+    title: str
+    text: str
+    outlet_home: str | None = None
+    language: str | None = None
+    is_sample: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A normalized article with its stable identity and content hash."""
+
+    article_id: str
+    url: str | None
+    outlet: str
+    outlet_home: str
+    published_at: datetime
+    title: str
+    text: str
+    language: str
+    content_hash: str
+    source: str
+    is_sample: bool = False
+    dup_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An input that could not be used, with the reason; stored, never dropped silently."""
+
+    source: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence of an article, with character offsets into the article text."""
+
+    sentence_idx: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An actor found in a sentence; offsets are relative to the sentence."""
+
+    actor_id: str
+    start: int
+    end: int
+    surface: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who a sentence's words belong to, and how we know."""
+
+    speaker_actor: str | None
+    method: str  # "quote", "indirect", "speech_act", "continuation", "none"
+    # Where the speaker's own words (or the object of a speech act) are: only mentions
+    # inside these spans are the speaker's targets.
+    content: tuple[tuple[int, int], ...] = ()
+    quotes: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A speaker's tone toward a target in one sentence: the unit of 'tone between'."""
+
+    article_id: str
+    sentence_idx: int
+    published_at: datetime
+    source_actor: str
+    source_bloc: str
+    target_actor: str
+    target_bloc: str
+    score: float
+    method: str

@@ -1,0 +1,177 @@
+"""Parse and validate the actor registry (TOML text) into an immutable ``Registry``.
+
+Pure: no I/O; the caller reads the files and passes their text and names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+
+from .errors import RegistryError
+
+ACTOR_KINDS = ("person", "institution", "place", "country")
+_ID = re.compile(r"^[a-z0-9_]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Bloc:
+    bloc_id: str
+    name: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    actor_id: str
+    name: str
+    kind: str
+    bloc: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleHolder:
+    actor_id: str
+    valid_from: date | None
+    valid_until: date | None  # exclusive
+
+    def holds_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day < self.valid_until
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    aliases: tuple[str, ...]
+    holders: tuple[RoleHolder, ...]
+
+    def holder_on(self, day: date) -> str | None:
+        for holder in self.holders:
+            if holder.holds_on(day):
+                return holder.actor_id
+        return None
+
+
+@dataclass(frozen=True)
+class Registry:
+    blocs: tuple[Bloc, ...]
+    actors: dict[str, Actor]
+    roles: tuple[Role, ...]
+    exclusions: tuple[str, ...]
+    fingerprint: str
+    bloc_by_id: dict[str, Bloc] = field(default_factory=dict)
+
+    def bloc_of(self, actor_id: str) -> str:
+        return self.actors[actor_id].bloc
+
+
+def _fail(name: str, where: str, problem: str) -> RegistryError:
+    return RegistryError(f"{name}, {where}: {problem}")
+
+
+def _parse_date(value: object, name: str, where: str, key: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _fail(name, where, f"{key} must be an ISO date like 2025-01-20, got {value!r}")
+
+
+def _strings(value: object, name: str, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _fail(name, where, f"{key} must be a list of non-empty strings, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _parse_document(text: str, name: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{name}: not valid TOML: {exc}") from exc
+
+
+def parse_registry(documents: list[tuple[str, str]]) -> Registry:
+    """Merge registry documents ``(name, toml_text)`` in order; later ones override by id."""
+    blocs: dict[str, Bloc] = {}
+    actors: dict[str, Actor] = {}
+    raw_roles: list[tuple[str, dict]] = []
+    exclusions: list[str] = []
+    for name, text in documents:
+        document = _parse_document(text, name)
+        for entry in document.get("bloc", []):
+            bloc_id = entry.get("id")
+            if not isinstance(bloc_id, str) or not _ID.match(bloc_id):
+                raise _fail(name, f"bloc {bloc_id!r}", "id must match [a-z0-9_]+")
+            blocs[bloc_id] = Bloc(
+                bloc_id, str(entry.get("name", bloc_id)), str(entry.get("color", "#7f7f7f"))
+            )
+        for entry in document.get("actor", []):
+            actor_id = entry.get("id")
+            if not isinstance(actor_id, str) or not _ID.match(actor_id):
+                raise _fail(name, f"actor {actor_id!r}", "id must match [a-z0-9_]+")
+            where = f'actor "{actor_id}"'
+            kind = entry.get("kind", "person")
+            if kind not in ACTOR_KINDS:
+                raise _fail(name, where, f"kind must be one of {', '.join(ACTOR_KINDS)}, got {kind!r}")
+            if not isinstance(entry.get("bloc"), str):
+                raise _fail(name, where, "bloc is missing")
+            display = entry.get("name", actor_id)
+            aliases = _strings(entry.get("aliases", [display]), name, where, "aliases")
+            actors[actor_id] = Actor(actor_id, str(display), kind, entry["bloc"], aliases)
+        raw_roles.extend((name, entry) for entry in document.get("role", []))
+        exclusions.extend(_strings(document.get("exclude", []), name, "exclude", "exclude"))
+
+    for actor in actors.values():
+        if actor.bloc not in blocs:
+            raise _fail("registry", f'actor "{actor.actor_id}"', f"bloc {actor.bloc!r} is not declared")
+    roles = tuple(_parse_role(name, entry, actors) for name, entry in raw_roles)
+    _check_alias_clashes(actors, roles)
+    fingerprint = hashlib.sha256(
+        repr((sorted(blocs.items()), sorted(actors.items()), roles, sorted(exclusions))).encode()
+    ).hexdigest()[:16]
+    return Registry(tuple(blocs.values()), actors, roles, tuple(exclusions), fingerprint, dict(blocs))
+
+
+def _parse_role(name: str, entry: dict, actors: dict[str, Actor]) -> Role:
+    aliases = _strings(entry.get("aliases"), name, f"role {entry.get('aliases')!r}", "aliases")
+    where = f'role "{aliases[0]}"'
+    holders = []
+    for holder in entry.get("holders", []):
+        actor_id = holder.get("actor")
+        if actor_id not in actors:
+            raise _fail(name, where, f"holder {actor_id!r} is not a known actor")
+        valid_from = _parse_date(holder.get("from"), name, where, "from")
+        valid_until = _parse_date(holder.get("until"), name, where, "until")
+        if valid_from and valid_until and valid_until <= valid_from:
+            raise _fail(name, where, f"holder {actor_id!r} ends {valid_until} but starts {valid_from}")
+        holders.append(RoleHolder(actor_id, valid_from, valid_until))
+    if not holders:
+        raise _fail(name, where, "holders is empty")
+    return Role(aliases, tuple(holders))
+
+
+def _check_alias_clashes(actors: dict[str, Actor], roles: tuple[Role, ...]) -> None:
+    owner: dict[str, str] = {}
+    for actor in actors.values():
+        for alias in actor.aliases:
+            previous = owner.setdefault(alias, actor.actor_id)
+            if previous != actor.actor_id:
+                raise _fail(
+                    "registry",
+                    f'actor "{actor.actor_id}"',
+                    f'alias "{alias}" also belongs to "{previous}"',
+                )
+    for role in roles:
+        for alias in role.aliases:
+            if alias in owner:
+                raise _fail("registry", f'role "{alias}"', f'alias also belongs to actor "{owner[alias]}"')
