@@ -1,0 +1,5 @@
+"""``python -m tonewatch.flows`` runs the command line."""
+
+from .cli import main
+
+main()
