@@ -211,6 +211,35 @@ def query(
             typer.echo(str(frame))
 
 
+@app.command()
+def evaluate(
+    files: Annotated[
+        list[Path], typer.Argument(help="NewsMTSC-format JSON-lines files.", exists=True, dir_okay=False)
+    ],
+    lexicon: LexiconOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file.")] = False,
+) -> None:
+    """Measure target-aware tone against labelled targets, beside plain sentence VADER.
+
+    Prints n, accuracy, macro-F1, per-class F1 and the confusion matrices.
+
+    Example: tonewatch evaluate ../shared/data/newsmtsc/devtest_rw_dev.jsonl
+    """
+    import json
+
+    from ..transforms.score import ToneScorer
+    from .config import load_lexicon
+    from .evaluation import evaluate_file, format_evaluation
+
+    try:
+        scorer = ToneScorer(load_lexicon(lexicon))
+        for path in files:
+            result = evaluate_file(path, scorer)
+            typer.echo(json.dumps(result) if as_json else format_evaluation(path, result))
+    except TonewatchError as error:
+        raise _fail(error) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

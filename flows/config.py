@@ -10,7 +10,7 @@ from ..transforms.actors import ActorMatcher
 from ..transforms.analyze import ScoringContext
 from ..transforms.errors import LexiconError, RegistryError
 from ..transforms.registry import Registry, parse_registry
-from ..transforms.score import ToneScorer, parse_lexicon, scorer_version
+from ..transforms.score import Lexicon, ToneScorer, parse_lexicon, scorer_version
 from .settings import DEFAULT_LEXICON, DEFAULT_REGISTRY
 
 
@@ -29,11 +29,11 @@ def load_registry(actors_files: Sequence[Path] = ()) -> Registry:
     return parse_registry([(str(p), _read(p, RegistryError)) for p in paths])
 
 
-def load_lexicon(lexicon_file: Path | None = None) -> dict[str, float]:
-    """The shipped lexicon additions, with a user file's words merged over them."""
+def load_lexicon(lexicon_file: Path | None = None) -> Lexicon:
+    """The shipped lexicon additions, with a user file's words and thresholds merged over them."""
     lexicon = parse_lexicon(_read(DEFAULT_LEXICON, LexiconError), name=str(DEFAULT_LEXICON))
     if lexicon_file is not None:
-        lexicon.update(parse_lexicon(_read(lexicon_file, LexiconError), name=str(lexicon_file)))
+        lexicon = parse_lexicon(_read(lexicon_file, LexiconError), name=str(lexicon_file), base=lexicon)
     return lexicon
 
 

@@ -142,8 +142,7 @@ def _score_article(
         speaker = attribution.speaker_actor
         tones: dict[str, list[float]] = {}
         for mention_idx, mention in enumerate(sentence_mentions):
-            scope = next(((b, e) for b, e in attribution.quotes if b <= mention.start < e), None)
-            tone = scorer.target_tone(sentence.text, valences, mention, scope=scope)
+            tone = scorer.target_tone(sentence.text, valences, mention, quotes=attribution.quotes)
             _append(
                 rows.mentions,
                 MENTION_COLUMNS,

@@ -41,6 +41,18 @@ _SUBJECT_GAP = re.compile(r"^(?:'s?)?(?:\s*,[^,\"]{0,60},)?\s*(?:[A-Za-z][\w\-]*
 _INVERTED_GAP = re.compile(r"^\s+(?:[A-Za-z][\w\-'.]*\s+){0,4}$")
 _PRONOUN_SUBJECT = re.compile(r"(?<![\w'])(he|she|He|She|it|It|they|They)\s+(?:\w+ly\s+)?$")
 _PERSON_PRONOUNS = frozenset({"he", "she"})
+_SUBJECT_WINDOW_CHARS = 40
+
+
+def speech_verb_after_subject(text: str, start: int, end: int) -> int | None:
+    """Where the speech verb starts when ``text[start:end]`` is its subject ("Peskov said"), else None.
+
+    Reported speech acts ("X criticised Y") do not count: their subject is part of the act.
+    """
+    verb = _VERB.search(text, end, min(len(text), end + _SUBJECT_WINDOW_CHARS))
+    if verb and verb.group(1) not in _SPEECH_ACT_SET and _SUBJECT_GAP.match(text[end : verb.start()]):
+        return verb.start()
+    return None
 
 
 def article_quote_spans(
