@@ -212,6 +212,49 @@ def query(
 
 
 @app.command()
+def actors(
+    files: ActorsOption = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check",
+            help="Validate this registry file (merged over the default) and exit.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """List the actor registry in use, or check a registry file for errors.
+
+    Example: tonewatch actors --check my-actors.toml
+    """
+    from .config import load_registry
+
+    extra = [*(files or []), *([check] if check else [])]
+    try:
+        registry = load_registry(extra)
+    except TonewatchError as error:
+        raise _fail(error) from None
+    if check is not None:
+        typer.echo(
+            f"{check}: ok ({len(registry.actors)} actors, {len(registry.roles)} roles in the merged registry)"
+        )
+        return
+    for bloc in registry.blocs:
+        members = [a for a in registry.actors.values() if a.bloc == bloc.bloc_id]
+        typer.echo(f"{bloc.name} ({bloc.bloc_id}, {len(members)} actors)")
+        for actor in members:
+            typer.echo(f"  {actor.actor_id:22} {actor.kind:12} {actor.name}: {', '.join(actor.aliases)}")
+    if registry.roles:
+        typer.echo("Roles (resolved by the article's date)")
+        for role in registry.roles:
+            holders = "; ".join(
+                f"{h.actor_id} {h.valid_from or '…'} to {h.valid_until or '…'}" for h in role.holders
+            )
+            typer.echo(f"  {' / '.join(role.aliases)}: {holders}")
+
+
+@app.command()
 def evaluate(
     files: Annotated[
         list[Path], typer.Argument(help="NewsMTSC-format JSON-lines files.", exists=True, dir_okay=False)

@@ -70,8 +70,31 @@ class Registry:
         return self.actors[actor_id].bloc
 
 
-def _fail(name: str, where: str, problem: str) -> RegistryError:
-    return RegistryError(f"{name}, {where}: {problem}")
+def _fail(name: str, where: str, problem: str, *, line: int | None = None) -> RegistryError:
+    place = f"{name}:{line}" if line else name
+    return RegistryError(f"{place}, {where}: {problem}")
+
+
+def _line_of(text: str, entry_id: str | None, key: str | None = None) -> int | None:
+    """The line of ``key`` inside the table whose id is ``entry_id`` (else the id's own line)."""
+    if not isinstance(entry_id, str):
+        return None
+    lines = text.splitlines()
+    id_pattern = re.compile(r"^\s*id\s*=\s*[\"']" + re.escape(entry_id) + r"[\"']")
+    for number, line in enumerate(lines, start=1):
+        if id_pattern.match(line):
+            if key is None:
+                return number
+            table_start = number
+            while table_start > 1 and not lines[table_start - 1].lstrip().startswith("[["):
+                table_start -= 1
+            for offset, candidate in enumerate(lines[table_start:], start=table_start + 1):
+                if offset > table_start + 1 and candidate.lstrip().startswith("["):
+                    break
+                if re.match(r"^\s*" + re.escape(key) + r"\s*=", candidate):
+                    return offset
+            return number
+    return None
 
 
 def _parse_date(value: object, name: str, where: str, key: str) -> date | None:
@@ -106,36 +129,58 @@ def parse_registry(documents: list[tuple[str, str]]) -> Registry:
     actors: dict[str, Actor] = {}
     raw_roles: list[tuple[str, dict]] = []
     exclusions: list[str] = []
+    declared_in: dict[str, tuple[str, str]] = {}
     for name, text in documents:
         document = _parse_document(text, name)
         for entry in document.get("bloc", []):
             bloc_id = entry.get("id")
             if not isinstance(bloc_id, str) or not _ID.match(bloc_id):
-                raise _fail(name, f"bloc {bloc_id!r}", "id must match [a-z0-9_]+")
+                raise _fail(
+                    name, f"bloc {bloc_id!r}", "id must match [a-z0-9_]+", line=_line_of(text, bloc_id)
+                )
             blocs[bloc_id] = Bloc(
                 bloc_id, str(entry.get("name", bloc_id)), str(entry.get("color", "#7f7f7f"))
             )
         for entry in document.get("actor", []):
             actor_id = entry.get("id")
             if not isinstance(actor_id, str) or not _ID.match(actor_id):
-                raise _fail(name, f"actor {actor_id!r}", "id must match [a-z0-9_]+")
+                raise _fail(
+                    name, f"actor {actor_id!r}", "id must match [a-z0-9_]+", line=_line_of(text, actor_id)
+                )
             where = f'actor "{actor_id}"'
             kind = entry.get("kind", "person")
             if kind not in ACTOR_KINDS:
-                raise _fail(name, where, f"kind must be one of {', '.join(ACTOR_KINDS)}, got {kind!r}")
+                raise _fail(
+                    name,
+                    where,
+                    f"kind must be one of {', '.join(ACTOR_KINDS)}, got {kind!r}",
+                    line=_line_of(text, actor_id, "kind"),
+                )
             if not isinstance(entry.get("bloc"), str):
-                raise _fail(name, where, "bloc is missing")
+                raise _fail(name, where, "bloc is missing", line=_line_of(text, actor_id))
             display = entry.get("name", actor_id)
-            aliases = _strings(entry.get("aliases", [display]), name, where, "aliases")
+            try:
+                aliases = _strings(entry.get("aliases", [display]), name, where, "aliases")
+            except RegistryError as exc:
+                raise _fail(
+                    name, where, str(exc).split(": ", 1)[1], line=_line_of(text, actor_id, "aliases")
+                ) from None
+            declared_in[actor_id] = (name, text)
             actors[actor_id] = Actor(actor_id, str(display), kind, entry["bloc"], aliases)
         raw_roles.extend((name, entry) for entry in document.get("role", []))
         exclusions.extend(_strings(document.get("exclude", []), name, "exclude", "exclude"))
 
     for actor in actors.values():
         if actor.bloc not in blocs:
-            raise _fail("registry", f'actor "{actor.actor_id}"', f"bloc {actor.bloc!r} is not declared")
+            name, text = declared_in[actor.actor_id]
+            raise _fail(
+                name,
+                f'actor "{actor.actor_id}"',
+                f"bloc {actor.bloc!r} is not declared (known: {', '.join(blocs) or 'none'})",
+                line=_line_of(text, actor.actor_id, "bloc"),
+            )
     roles = tuple(_parse_role(name, entry, actors) for name, entry in raw_roles)
-    _check_alias_clashes(actors, roles)
+    _check_alias_clashes(actors, roles, declared_in)
     fingerprint = hashlib.sha256(
         repr((sorted(blocs.items()), sorted(actors.items()), roles, sorted(exclusions))).encode()
     ).hexdigest()[:16]
@@ -160,16 +205,20 @@ def _parse_role(name: str, entry: dict, actors: dict[str, Actor]) -> Role:
     return Role(aliases, tuple(holders))
 
 
-def _check_alias_clashes(actors: dict[str, Actor], roles: tuple[Role, ...]) -> None:
+def _check_alias_clashes(
+    actors: dict[str, Actor], roles: tuple[Role, ...], declared_in: dict[str, tuple[str, str]]
+) -> None:
     owner: dict[str, str] = {}
     for actor in actors.values():
         for alias in actor.aliases:
             previous = owner.setdefault(alias, actor.actor_id)
             if previous != actor.actor_id:
+                name, text = declared_in[actor.actor_id]
                 raise _fail(
-                    "registry",
+                    name,
                     f'actor "{actor.actor_id}"',
                     f'alias "{alias}" also belongs to "{previous}"',
+                    line=_line_of(text, actor.actor_id, "aliases"),
                 )
     for role in roles:
         for alias in role.aliases:
