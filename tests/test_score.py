@@ -70,12 +70,6 @@ def test_valences_have_one_span_per_token():
     assert len(valences.valences) == len(valences.spans)
 
 
-BUT_CLAUSE_LEAK = (
-    "score: the clause after 'but' (x1.5 in VADER) leaks into the target's clause at weight 0.4 "
-    "and turns the praised target negative"
-)
-
-
 def _row(sentence, positive, negative, id, xfail=None):
     marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
     return pytest.param(sentence, positive, negative, id=id, marks=marks)
@@ -95,14 +89,12 @@ def _row(sentence, positive, negative, id, xfail=None):
             "macron",
             "putin",
             id="thanked-but-condemned",
-            xfail=BUT_CLAUSE_LEAK,
         ),
         _row(
             "Peskov praised Trump but accused Zelensky of lying.",
             "trump",
             "zelensky",
             id="praised-but-accused",
-            xfail=BUT_CLAUSE_LEAK,
         ),
         _row(
             "Lavrov welcomed the U.S. offer; he condemned Kyiv.",
@@ -121,10 +113,6 @@ def _row(sentence, positive, negative, id, xfail=None):
             "us_government",
             "ukraine_government",
             id="and-welcomed-denounced",
-            xfail=(
-                "score: with 'and' (no clause break) the later negative words outweigh 'welcomed' for "
-                "Washington"
-            ),
         ),
     ],
 )

@@ -29,9 +29,6 @@ def split_texts(text: str) -> list[str]:
     return [sentence.text for sentence in sentences]
 
 
-SPLIT_QUOTE_BUG = "split: ?/! inside a quote followed by a capitalised name and speech verb ends the sentence"
-
-
 def _row(text, expected, id, xfail=None):
     marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
     return pytest.param(text, expected, id=id, marks=marks)
@@ -179,13 +176,11 @@ def _row(text, expected, id, xfail=None):
             '"Why now?" Peskov asked.',
             ['"Why now?" Peskov asked.'],
             id="question-in-quote-then-named-attribution",
-            xfail=SPLIT_QUOTE_BUG,
         ),
         _row(
             '"Is this peace?" Zelensky wrote on Telegram. Nobody answered.',
             ['"Is this peace?" Zelensky wrote on Telegram.', "Nobody answered."],
             id="question-in-quote-then-named-attribution-2",
-            xfail=SPLIT_QUOTE_BUG,
         ),
         _row(
             'He asked: "Why now?" Nobody answered.',
@@ -226,13 +221,11 @@ def _row(text, expected, id, xfail=None):
             "Peskov said the talks with Washington\nwere useful but slow.",
             ["Peskov said the talks with Washington\nwere useful but slow."],
             id="hard-wrapped-line-continues-lowercase",
-            xfail="split: a single newline inside a paragraph (hard-wrapped text) always ends a sentence",
         ),
         _row(
             "  Peskov spoke first. Lavrov followed.",
             ["Peskov spoke first.", "Lavrov followed."],
             id="leading-whitespace-of-a-line",
-            xfail="split: a line's leading whitespace stays in its first sentence",
         ),
         _row("The text ends without punctuation", ["The text ends without punctuation"], id="no-final-stop"),
         _row("", [], id="empty"),
@@ -299,7 +292,6 @@ def test_sentence_texts_are_stripped_in_normalized_text(text):
         assert sentence.text == sentence.text.strip() != ""
 
 
-@pytest.mark.xfail(strict=True, reason="split: a line's leading whitespace stays in its first sentence")
 @settings(max_examples=300, deadline=None, database=None)
 @given(_TEXTS)
 def test_sentence_texts_are_stripped_in_any_text(text):

@@ -1,9 +1,10 @@
 """Find actor mentions in sentences with one Aho–Corasick pass over the registry's aliases.
 
 Pure: no I/O. Matching is case-insensitive in the automaton and then checked: a surface
-must equal its alias, differ only in its first letter's case ("the Kremlin" / "The
-Kremlin") or be all caps. The longest alias wins ("Vladimir Putin" over "Putin"), and
-exclusions ("Moscow Times") are aliases of nobody that win the same way.
+must equal its alias, capitalise its first letter ("the Kremlin" / "The Kremlin") or be
+all caps; "trump card" is not Trump. Of overlapping matches the longest wins ("US State
+Department" over "The US", "Vladimir Putin" over "Putin"), and exclusions ("Moscow
+Times") are aliases of nobody that win the same way.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def _is_word_char(char: str) -> bool:
 def _surface_fits(surface: str, alias: str) -> bool:
     if surface == alias:
         return True
-    if surface[1:] == alias[1:] and surface[:1].lower() == alias[:1].lower():
+    # "the Kremlin" may open a sentence as "The Kremlin"; "Trump" must not match "trump card".
+    if surface[1:] == alias[1:] and surface[:1] == alias[:1].upper():
         return True
     return surface.isupper() and surface == alias.upper()
 
@@ -88,13 +90,13 @@ class ActorMatcher:
                 if _surface_fits(surface, entry.alias):
                     candidates.append((start, end, entry))
                     break
-        candidates.sort(key=lambda item: (item[0], -(item[1] - item[0])))
-        mentions: list[Mention] = []
-        taken_until = -1
+        candidates.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
+        taken: list[tuple[int, int, _Entry]] = []
         for start, end, entry in candidates:
-            if start < taken_until:
-                continue
-            taken_until = end
+            if all(end <= s or start >= e for s, e, _ in taken):
+                taken.append((start, end, entry))
+        mentions: list[Mention] = []
+        for start, end, entry in sorted(taken, key=lambda item: item[0]):
             actor_id = self._resolve(entry, as_of)
             if actor_id is not None:
                 mentions.append(Mention(actor_id, start, end, text[start:end]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .records import Attribution, Mention, Sentence
 from .registry import Registry
@@ -41,6 +42,11 @@ _SUBJECT_GAP = re.compile(r"^(?:'s?)?(?:\s*,[^,\"]{0,60},)?\s*(?:[A-Za-z][\w\-]*
 _INVERTED_GAP = re.compile(r"^\s+(?:[A-Za-z][\w\-'.]*\s+){0,4}$")
 _PRONOUN_SUBJECT = re.compile(r"(?<![\w'])(he|she|He|She|it|It|they|They)\s+(?:\w+ly\s+)?$")
 _PERSON_PRONOUNS = frozenset({"he", "she"})
+_PASSIVE_AUXILIARY = re.compile(r"(?<!\w)(?:was|were|is|are|been|being)\s+(?:\w+ly\s+)?$")
+_PASSIVE_AGENT = re.compile(r"\s+by\s+")
+_INVERTED_OPENING = re.compile(r"(?:^|[,\"'])\s*$")
+_SENTENCE_OPENING = re.compile(r"^[\W]*(?:[A-Za-z][\w.'-]*\s+){0,2}$")
+_SAID_OF = re.compile(r"\s+(?:of|about)\s")
 _SUBJECT_WINDOW_CHARS = 40
 
 
@@ -98,25 +104,59 @@ def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What one sentence says about its speaker before the article context is applied."""
+
+    speaker: str | None
+    how: str  # "said", "speech_act", "pronoun", "unknown", "none"
+    content_from: int = -1  # where the speaker's words or the act's object begin
+    pronoun: str | None = None
+    whole_sentence: bool = False  # a passive act: its target stands before the verb
+
+
 def _find_speaker(
-    outside: str, mentions: Sequence[Mention], quotes: Sequence[tuple[int, int]]
-) -> tuple[str | None, str, int, str | None]:
-    """(actor, how, verb_end, pronoun) for the first verb that attributes the sentence."""
+    text: str, outside: str, mentions: Sequence[Mention], quotes: Sequence[tuple[int, int]]
+) -> _Found:
+    """The first verb outside quotes that attributes the sentence, and to whom."""
     free = [m for m in mentions if not _inside(m.start, quotes)]
     for verb in _VERB.finditer(outside):
         is_act = verb.group(1) in _SPEECH_ACT_SET
-        before = [m for m in free if m.end <= verb.start()]
-        if before:
-            gap = outside[before[-1].end : verb.start()]
-            if _SUBJECT_GAP.match(gap):
-                return before[-1].actor_id, "speech_act" if is_act else "said", verb.end(), None
+        how = "speech_act" if is_act else "said"
+        agent = _PASSIVE_AGENT.match(outside, verb.end())
+        if agent and _PASSIVE_AUXILIARY.search(outside, 0, verb.start()):
+            by = next((m for m in free if m.start == agent.end()), None)
+            if by is not None:  # "Putin was criticised by Zelensky"
+                return _Found(by.actor_id, how, 0, whole_sentence=True)
+        for subject in reversed([m for m in free if m.end <= verb.start()]):
+            if _SUBJECT_GAP.match(outside[subject.end : verb.start()]):
+                return _Found(subject.actor_id, how, verb.end())
         pronoun = _PRONOUN_SUBJECT.search(outside, 0, verb.start())
         if pronoun:
-            return None, "pronoun", verb.end(), pronoun.group(1).lower()
-        after = [m for m in free if m.start >= verb.end()]
-        if after and not is_act and _INVERTED_GAP.match(outside[verb.end() : after[0].start] + " "):
-            return after[0].actor_id, "said", verb.end(), None
-    return None, "none", -1, None
+            return _Found(None, "pronoun", verb.end(), pronoun.group(1).lower())
+        if is_act:
+            continue
+        # Inverted attribution stands after a quote or a comma: '"…," said Peskov'.
+        if _INVERTED_OPENING.search(text, 0, verb.start()):
+            named = [
+                m
+                for m in free
+                if m.start >= verb.end() and _INVERTED_GAP.match(outside[verb.end() : m.start] + " ")
+            ]
+            if named:  # the last name of the phrase: "said Kremlin spokesman Dmitry Peskov"
+                return _Found(named[-1].actor_id, how, verb.end())
+        if quotes:
+            return _Found(None, "unknown", verb.end())  # "said analyst John Smith"
+    return _Found(None, "none")
+
+
+def _subject_person(sentence: Sentence, mentions: Sequence[Mention], registry: Registry) -> str | None:
+    """The person a sentence opens with ("Rubio shook his head."), for he/she that follow."""
+    for mention in mentions:
+        if _SENTENCE_OPENING.match(sentence.text[: mention.start]):
+            return mention.actor_id if registry.actors[mention.actor_id].kind == "person" else None
+        break
+    return None
 
 
 def attribute_article(
@@ -130,30 +170,29 @@ def attribute_article(
     quotes_per_sentence = article_quote_spans(sentences, paragraph_starts)
     results: list[Attribution] = []
     last_speaker: str | None = None
+    last_subject: str | None = None  # a person named since the last speaker, for "he said"
     waiting: list[int] = []  # sentences of a running quote whose speaker comes later
     for index, sentence in enumerate(sentences):
         text, quotes = sentence.text, quotes_per_sentence[index]
         outside = _blank(text, quotes)
-        speaker, how, verb_end, pronoun = _find_speaker(outside, mentions[index], quotes)
+        found = _find_speaker(text, outside, mentions[index], quotes)
+        speaker, how = found.speaker, found.how
+        content_from = found.content_from
         if how == "none":
             for mention in mentions[index]:
                 if not _inside(mention.start, quotes) and _ACCORDING_TO.search(text[: mention.start]):
-                    speaker, how, verb_end = mention.actor_id, "said", mention.end
+                    speaker, how, content_from = mention.actor_id, "said", mention.end
                     break
         if how == "pronoun":
-            speaker = last_speaker if _pronoun_fits(pronoun, last_speaker, registry) else None
+            candidate = last_subject or last_speaker
+            speaker = candidate if _pronoun_fits(found.pronoun, candidate, registry) else None
             how = "continuation"
         runs_on = bool(quotes) and quotes[-1][1] == len(text) and text.rstrip()[-1:] != '"'
         all_quote = bool(quotes) and not outside.strip(" ,.;:")
         if how == "none" and all_quote and not runs_on:
             # A quote with no attribution of its own: the speaker of the quote before it.
             speaker, how = last_speaker, "continuation"
-        if quotes and verb_end >= 0 and quotes[0][0] < verb_end:
-            content = quotes  # "…," Peskov said: his words are the quote
-        elif speaker is not None:
-            content = ((max(verb_end, 0), len(text)),)
-        else:
-            content = ()
+        content = _content(text, quotes, content_from, found.whole_sentence) if speaker else ()
         method = _method(how, bool(quotes)) if speaker else "none"
         results.append(Attribution(speaker, method, content, quotes))
         if speaker is None and (runs_on or (waiting and all_quote)):
@@ -161,17 +200,29 @@ def attribute_article(
             continue
         for earlier in waiting:
             results[earlier] = Attribution(
-                speaker,
-                method if speaker else "none",
-                results[earlier].quotes,
-                results[earlier].quotes,
+                speaker, method if speaker else "none", results[earlier].quotes, results[earlier].quotes
             )
         waiting = []
         if speaker is not None:
-            last_speaker = speaker
-        elif how in ("said", "speech_act"):
-            last_speaker = None  # a speaker we do not know: the next "he said" is not ours
+            last_speaker, last_subject = speaker, None
+        elif how in ("said", "speech_act", "unknown"):
+            last_speaker = last_subject = None  # a speaker we do not know: "he said" is not ours
+        else:
+            last_subject = _subject_person(sentence, mentions[index], registry) or last_subject
     return results
+
+
+def _content(
+    text: str, quotes: Sequence[tuple[int, int]], content_from: int, whole_sentence: bool
+) -> tuple[tuple[int, int], ...]:
+    """Where the speaker's own words (or the speech act's object) are."""
+    if whole_sentence:
+        return ((0, len(text)),)
+    if quotes and content_from >= 0 and quotes[0][0] < content_from:
+        # '"…," Peskov said': his words are the quote, and "said of Zelensky" names its topic.
+        topic = _SAID_OF.match(text, content_from)
+        return (*quotes, (content_from, len(text))) if topic else tuple(quotes)
+    return ((max(content_from, 0), len(text)),)
 
 
 def _method(how: str, has_quote: bool) -> str:

@@ -180,7 +180,7 @@ def parse_registry(documents: list[tuple[str, str]]) -> Registry:
                 line=_line_of(text, actor.actor_id, "bloc"),
             )
     roles = tuple(_parse_role(name, entry, actors) for name, entry in raw_roles)
-    _check_alias_clashes(actors, roles, declared_in)
+    _check_alias_clashes(actors, roles, declared_in, [name for name, _ in raw_roles])
     fingerprint = hashlib.sha256(
         repr((sorted(blocs.items()), sorted(actors.items()), roles, sorted(exclusions))).encode()
     ).hexdigest()[:16]
@@ -206,7 +206,10 @@ def _parse_role(name: str, entry: dict, actors: dict[str, Actor]) -> Role:
 
 
 def _check_alias_clashes(
-    actors: dict[str, Actor], roles: tuple[Role, ...], declared_in: dict[str, tuple[str, str]]
+    actors: dict[str, Actor],
+    roles: tuple[Role, ...],
+    declared_in: dict[str, tuple[str, str]],
+    role_files: list[str],
 ) -> None:
     owner: dict[str, str] = {}
     for actor in actors.values():
@@ -220,7 +223,7 @@ def _check_alias_clashes(
                     f'alias "{alias}" also belongs to "{previous}"',
                     line=_line_of(text, actor.actor_id, "aliases"),
                 )
-    for role in roles:
+    for role, role_file in zip(roles, role_files, strict=True):
         for alias in role.aliases:
             if alias in owner:
-                raise _fail("registry", f'role "{alias}"', f'alias also belongs to actor "{owner[alias]}"')
+                raise _fail(role_file, f'role "{alias}"', f'alias also belongs to actor "{owner[alias]}"')

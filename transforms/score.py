@@ -19,17 +19,21 @@ from vaderSentiment.vaderSentiment import (
     normalize,
 )
 
-from .attribute import speech_verb_after_subject
+from .attribute import SPEECH_ACTS, speech_verb_after_subject
 from .errors import LexiconError
 from .records import Mention
 
-SCORER_RULES_VERSION = "2"
+SCORER_RULES_VERSION = "3"
 LABELS = ("negative", "neutral", "positive")
 _TOKEN = re.compile(r"\S+")
 # Clause edges: a target's tone is read within its clause ("praised Washington but condemned Kyiv").
 _CLAUSE_BREAK = re.compile(
     r"[;:]|\s[\u2014\u2013-]\s|\s\u2014|\u2014\s|,?\s(?:but|while|whereas|although|though|however|yet)\s"
+    # "welcomed Washington's offer and denounced Kyiv": a second speech act opens a clause.
+    r"|,?\s(?:and|or)\s(?=(?:also\s|then\s)?(?:" + "|".join(SPEECH_ACTS) + r")\b)"
 )
+_CONTRAST = re.compile(r",?\s(?:but|whereas)\s")
+_ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + "|".join(SPEECH_ACTS) + r")(?!\w)")
 # Chosen on NewsMTSC train (see README, "Accuracy"): a token 5 tokens away weighs half,
 # one outside the target's clause or quote 0.4 more, words quoted from others 0.3.
 DISTANCE_DECAY_TOKENS = 5.0
@@ -116,7 +120,12 @@ class ToneScorer:
         self.version_material = repr((sorted(self.lexicon.words.items()), self.lexicon.thresholds))
 
     def valences(self, text: str) -> SentenceValences:
-        """Per-token valences exactly as VADER computes them, before it sums them."""
+        """Per-token valences as VADER computes them before it sums them.
+
+        The sentence's compound applies VADER's "but" rule (the clause after "but" weighs
+        more); the valences kept for targets do not, because each target already reads
+        its own clause ("thanked Macron but condemned Putin").
+        """
         analyzer = self.analyzer
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
@@ -129,10 +138,11 @@ class ToneScorer:
                 sentiments.append(0)
                 continue
             sentiments = analyzer.sentiment_valence(0, sentitext, item, i, sentiments)
-        sentiments = analyzer._but_check(words, sentiments)
-        compound = analyzer.score_valence(sentiments, text)["compound"] if sentiments else 0.0
+        but_weighted = analyzer._but_check(words, list(sentiments))
+        raw = tuple(float(v) for v in but_weighted)
+        compound = analyzer.score_valence(but_weighted, text)["compound"] if sentiments else 0.0
         spans = tuple((m.start(), m.end()) for m in _TOKEN.finditer(text))
-        return SentenceValences(spans, tuple(float(s) for s in sentiments), compound)
+        return SentenceValences(spans, raw, compound)
 
     def target_tone(
         self,
@@ -149,10 +159,15 @@ class ToneScorer:
         its scope ends at the verb, and with a direct quote it gets no tone at all.
         """
         quote = next(((b, e) for b, e in quotes if b <= mention.start < e), None)
+        hard_begin, hard_end = 0, len(text)
         if quote is not None:
             begin, end = quote
         else:
             begin, end = clause_around(text, mention.start, mention.end)
+            if _ACT_BEFORE.search(text, begin, mention.start):
+                # The object of a speech act ("thanked Macron but condemned Putin") takes its
+                # tone from its own act only, not from the other side of the contrast.
+                hard_begin, hard_end = clause_around(text, mention.start, mention.end, breaks=_CONTRAST)
             verb_at = speech_verb_after_subject(text, mention.start, mention.end)
             if verb_at is not None:
                 if quotes:
@@ -165,6 +180,8 @@ class ToneScorer:
             if valence == 0.0 or mention.start <= token_start < mention.end:
                 continue  # the target's own name carries no tone toward itself
             weight = 1.0 / (1.0 + abs(index - centre_token) / DISTANCE_DECAY_TOKENS)
+            if token_end <= hard_begin or token_start >= hard_end:
+                continue  # across "but": the other side of a contrast says nothing of this target
             if token_end <= begin or token_start >= end:
                 weight *= OUT_OF_SCOPE_WEIGHT
             if quote is None and any(b <= token_start < e for b, e in quotes):
@@ -180,10 +197,12 @@ def _token_index_at(spans: Sequence[tuple[int, int]], position: int) -> int:
     return max(len(spans) - 1, 0)
 
 
-def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+def clause_around(
+    text: str, start: int, end: int, *, breaks: re.Pattern[str] | None = None
+) -> tuple[int, int]:
     """The clause that holds ``text[start:end]``, bounded by clause breaks."""
     begin, finish = 0, len(text)
-    for brk in _CLAUSE_BREAK.finditer(text):
+    for brk in (breaks or _CLAUSE_BREAK).finditer(text):
         if brk.end() <= start:
             begin = brk.end()
         elif brk.start() >= end:

@@ -14,7 +14,12 @@ from .records import Sentence
 
 # A boundary candidate: terminal punctuation, optional closing quotes/brackets, then space.
 _CANDIDATE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
-_PARAGRAPH = re.compile(r"[^\n]+")
+_LINE = re.compile(r"[^\n]+")
+_SPEECH_VERB_AFTER_NAME = (
+    "said|says|asked|asks|told|tells|wrote|writes|added|adds|replied|replies|answered|"
+    "shouted|insisted|demanded|wondered|continued|declared|posted"
+)
+_ATTRIBUTION_AFTER_QUOTE = re.compile(r"\s+(?:[A-Z][\w.'\-]*\s+){1,4}(?:" + _SPEECH_VERB_AFTER_NAME + r")\b")
 _LAST_TOKEN = re.compile(r"(\S+)$")
 _NEXT_WORD = re.compile(r"\s+[\"'(\[]?([A-Za-z0-9]+)")
 
@@ -35,10 +40,13 @@ _SENTENCE_OPENERS = frozenset(
 )
 
 
-def _is_boundary(text: str, stop: int, end: int) -> bool:
+def _is_boundary(text: str, sentence_start: int, stop: int, end: int) -> bool:
     """Decide whether the candidate ``text[stop:end]`` (the punctuation run) ends a sentence."""
     if text[stop] != ".":
-        return True
+        # '"Why now?" Peskov asked.' is one sentence: a quote that opened the sentence is
+        # followed by its attribution ('He asked: "Why now?" Nobody answered.' is two).
+        is_opening_quote = text[end - 1] in "\"'" and text[sentence_start] in "\"'"
+        return not (is_opening_quote and _ATTRIBUTION_AFTER_QUOTE.match(text, end))
     token_match = _LAST_TOKEN.search(text, 0, stop)
     if token_match is None:
         return True
@@ -60,7 +68,7 @@ def _split_paragraph(text: str, start: int, stop: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     sentence_start = start
     for candidate in _CANDIDATE.finditer(text, start, stop):
-        if _is_boundary(text, candidate.start(), candidate.end()):
+        if _is_boundary(text, sentence_start, candidate.start(), candidate.end()):
             spans.append((sentence_start, candidate.end()))
             sentence_start = candidate.end()
             while sentence_start < stop and text[sentence_start].isspace():
@@ -70,11 +78,27 @@ def _split_paragraph(text: str, start: int, stop: int) -> list[tuple[int, int]]:
     return spans
 
 
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Runs of lines that belong together: a line that starts in lower case continues the
+    one before it (hard-wrapped text); any other line break ends a sentence (headlines)."""
+    blocks: list[tuple[int, int]] = []
+    for line in _LINE.finditer(text):
+        first = line.group().lstrip()[:1]
+        adjacent = blocks and text.count("\n", blocks[-1][1], line.start()) == 1
+        if adjacent and first.islower():
+            blocks[-1] = (blocks[-1][0], line.end())
+        else:
+            blocks.append((line.start(), line.end()))
+    return blocks
+
+
 def split_sentences(text: str) -> list[Sentence]:
-    """Split normalized text into sentences; each newline-separated line splits on its own."""
+    """Split normalized text into sentences with offsets, line breaks first, then punctuation."""
     sentences: list[Sentence] = []
-    for paragraph in _PARAGRAPH.finditer(text):
-        for begin, finish in _split_paragraph(text, paragraph.start(), paragraph.end()):
+    for block_start, block_end in _blocks(text):
+        while block_start < block_end and text[block_start].isspace():
+            block_start += 1
+        for begin, finish in _split_paragraph(text, block_start, block_end):
             while finish > begin and text[finish - 1].isspace():
                 finish -= 1
             if finish > begin:
@@ -83,5 +107,7 @@ def split_sentences(text: str) -> list[Sentence]:
 
 
 def paragraph_starts(text: str) -> frozenset[int]:
-    """Offsets where a paragraph begins, so attribution can tell paragraph breaks."""
-    return frozenset(match.start() for match in _PARAGRAPH.finditer(text))
+    """Offsets where a paragraph (a block of lines) begins, so attribution can see the breaks."""
+    return frozenset(
+        begin + len(text[begin:end]) - len(text[begin:end].lstrip()) for begin, end in _blocks(text)
+    )
