@@ -161,6 +161,24 @@ ROWS = [
         ],
         id="he-said-after-a-new-person-acts",
     ),
+    _row(
+        "\"He told me 'we will never give up,' and I believed him,\" Zelensky said.",
+        [("\"He told me 'we will never give up,' and I believed him,\" Zelensky said.", "zelensky")],
+        id="single-quotes-inside-a-quote",
+    ),
+    _row(
+        '"We want peace," Zelensky said. "Kyiv is not serious," Peskov replied.',
+        [
+            ('"We want peace," Zelensky said.', "zelensky"),
+            ('"Kyiv is not serious," Peskov replied.', "peskov"),
+        ],
+        id="two-speakers-in-one-paragraph",
+    ),
+    _row(
+        '"Peskov is wrong," Yermak said of the Kremlin spokesman.',
+        [('"Peskov is wrong," Yermak said of the Kremlin spokesman.', "yermak")],
+        id="named-actor-inside-quote-is-not-the-speaker",
+    ),
     # indirect speech
     _row(
         "Zelensky said on Telegram that Russia was stalling.",
