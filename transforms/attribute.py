@@ -76,15 +76,15 @@ def article_quote_spans(
         text = sentence.text
         spans: list[tuple[int, int]] = []
         opened_at = 0 if inside else -1
-        for position, char in enumerate(text):
-            if char != '"':
-                continue
+        position = text.find('"')
+        while position != -1:
             if inside:
                 spans.append((opened_at, position + 1))
                 inside = False
             else:
                 opened_at = position
                 inside = True
+            position = text.find('"', position + 1)
         if inside:
             spans.append((opened_at, len(text)))
         result.append(tuple(spans))

@@ -6,6 +6,7 @@ valences, so a sentence's compound and every target's tone cost one VADER pass i
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import tomllib
@@ -78,6 +79,8 @@ class SentenceValences:
     spans: tuple[tuple[int, int], ...]
     valences: tuple[float, ...]
     compound: float
+    # Indexes of the tokens that carry any valence: most carry none, and targets skip them.
+    loaded: tuple[int, ...] = ()
 
 
 def parse_lexicon(text: str, *, name: str, base: Lexicon | None = None) -> Lexicon:
@@ -141,8 +144,9 @@ class ToneScorer:
         but_weighted = analyzer._but_check(words, list(sentiments))
         raw = tuple(float(v) for v in but_weighted)
         compound = analyzer.score_valence(but_weighted, text)["compound"] if sentiments else 0.0
-        spans = tuple((m.start(), m.end()) for m in _TOKEN.finditer(text))
-        return SentenceValences(spans, raw, compound)
+        loaded = tuple(i for i, valence in enumerate(raw) if valence)
+        spans = tuple((m.start(), m.end()) for m in _TOKEN.finditer(text)) if loaded else ()
+        return SentenceValences(spans, raw, compound, loaded)
 
     def target_tone(
         self,
@@ -158,6 +162,8 @@ class ToneScorer:
         the subject of a speech verb ("Peskov said …") is not the topic of what it says:
         its scope ends at the verb, and with a direct quote it gets no tone at all.
         """
+        if not sentence.loaded:
+            return 0.0
         quote = next(((b, e) for b, e in quotes if b <= mention.start < e), None)
         hard_begin, hard_end = 0, len(text)
         if quote is not None:
@@ -175,26 +181,29 @@ class ToneScorer:
                 end = min(end, verb_at)
         total = 0.0
         centre_token = _token_index_at(sentence.spans, mention.start)
-        for index, (token_start, token_end) in enumerate(sentence.spans):
-            valence = sentence.valences[index] if index < len(sentence.valences) else 0.0
-            if valence == 0.0 or mention.start <= token_start < mention.end:
+        for index in sentence.loaded:
+            token_start, token_end = sentence.spans[index]
+            if mention.start <= token_start < mention.end:
                 continue  # the target's own name carries no tone toward itself
-            weight = 1.0 / (1.0 + abs(index - centre_token) / DISTANCE_DECAY_TOKENS)
             if token_end <= hard_begin or token_start >= hard_end:
                 continue  # across "but": the other side of a contrast says nothing of this target
+            weight = 1.0 / (1.0 + abs(index - centre_token) / DISTANCE_DECAY_TOKENS)
             if token_end <= begin or token_start >= end:
                 weight *= OUT_OF_SCOPE_WEIGHT
-            if quote is None and any(b <= token_start < e for b, e in quotes):
+            if quote is None and quotes and any(b <= token_start < e for b, e in quotes):
                 weight *= OTHER_QUOTE_WEIGHT  # someone else's words, not the sentence about the target
-            total += valence * weight
+            total += sentence.valences[index] * weight
         return round(normalize(total), 4) if total else 0.0
 
 
 def _token_index_at(spans: Sequence[tuple[int, int]], position: int) -> int:
-    for index, (_start, end) in enumerate(spans):
-        if end > position:
-            return index
-    return max(len(spans) - 1, 0)
+    """The index of the token that holds (or first follows) ``position``."""
+    index = bisect.bisect_right(spans, position, key=_token_end)
+    return min(index, max(len(spans) - 1, 0))
+
+
+def _token_end(span: tuple[int, int]) -> int:
+    return span[1]
 
 
 def clause_around(

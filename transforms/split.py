@@ -20,7 +20,6 @@ _SPEECH_VERB_AFTER_NAME = (
     "shouted|insisted|demanded|wondered|continued|declared|posted"
 )
 _ATTRIBUTION_AFTER_QUOTE = re.compile(r"\s+(?:[A-Z][\w.'\-]*\s+){1,4}(?:" + _SPEECH_VERB_AFTER_NAME + r")\b")
-_LAST_TOKEN = re.compile(r"(\S+)$")
 _NEXT_WORD = re.compile(r"\s+[\"'(\[]?([A-Za-z0-9]+)")
 
 # Titles and abbreviations that are never a sentence end when followed by a name.
@@ -47,10 +46,11 @@ def _is_boundary(text: str, sentence_start: int, stop: int, end: int) -> bool:
         # followed by its attribution ('He asked: "Why now?" Nobody answered.' is two).
         is_opening_quote = text[end - 1] in "\"'" and text[sentence_start] in "\"'"
         return not (is_opening_quote and _ATTRIBUTION_AFTER_QUOTE.match(text, end))
-    token_match = _LAST_TOKEN.search(text, 0, stop)
-    if token_match is None:
-        return True
-    token = token_match.group(1).lstrip("\"'([")
+    # Walk back to the start of the word before the stop: linear in the word, not the text.
+    token_start = stop
+    while token_start > 0 and not text[token_start - 1].isspace():
+        token_start -= 1
+    token = text[token_start:stop].lstrip("\"'([")
     if not token:
         return True
     if len(token) == 1 and token.isupper():

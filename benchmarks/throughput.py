@@ -1,0 +1,132 @@
+"""Measure tonewatch's end-to-end throughput against raw VADER on the same sentences.
+
+    python benchmarks/throughput.py --articles 10000 [--workers 1] [--json out.json]
+    python benchmarks/throughput.py --corpus DIR          # real text instead of the generated corpus
+
+Runs the real pipeline flow into a fresh DuckDB file, then an immediate re-run on the
+unchanged corpus, then times VADER alone on exactly the sentences the run stored, all in
+this one process. Prints one ``name: value`` per line. Prefect's temporary server is
+started before timing (a no-op flow), so the figures are the pipeline's, not the server's
+start-up; that start-up is printed as ``prefect_startup_seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tonewatch.flows import prefect_env  # noqa: E402,F401  (before prefect)
+
+STAGES = ("ingest", "normalize", "split", "actors", "attribution", "score", "store", "aggregate", "report")
+
+
+def _peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+def _run(sources: list[Path], db_path: Path, report_path: Path, workers: int):
+    from tonewatch.flows.orchestration import run_flow_cleanly
+    from tonewatch.flows.pipeline import pipeline_flow
+
+    parameters = {
+        "sources": [str(s) for s in sources],
+        "db_path": str(db_path),
+        "report_path": str(report_path),
+    }
+    if "workers" in pipeline_flow.parameters.properties:
+        parameters["workers"] = workers
+    started = time.perf_counter()
+    summary, _ = run_flow_cleanly(pipeline_flow, expected_task_runs=lambda s: s.task_runs, **parameters)
+    return summary, time.perf_counter() - started
+
+
+def _raw_vader_seconds(db_path: Path) -> tuple[int, float, int]:
+    import duckdb
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        sentences = [row[0] for row in con.execute("select text from sentences").fetchall()]
+    analyzer = SentimentIntensityAnalyzer()
+    started = time.perf_counter()
+    for sentence in sentences:
+        analyzer.polarity_scores(sentence)
+    return len(sentences), time.perf_counter() - started, sum(len(s) for s in sentences)
+
+
+def _start_prefect() -> float:
+    from prefect import flow
+
+    @flow(name="tonewatch-benchmark-warmup")
+    def warmup() -> None:
+        return None
+
+    started = time.perf_counter()
+    warmup()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=1000, help="articles to generate (default 1000)")
+    parser.add_argument("--workers", type=int, default=1, help="scoring worker processes (default 1)")
+    parser.add_argument("--corpus", type=Path, help="read this folder instead of generating a corpus")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--workdir", type=Path, help="keep the corpus, database and report here")
+    args = parser.parse_args(argv)
+
+    from corpus import generate_corpus
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tonewatch-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    corpus = args.corpus or generate_corpus(workdir / "corpus", args.articles, seed=args.seed)
+    db_path, report_path = workdir / "bench.duckdb", workdir / "report.html"
+    for stale in (db_path, db_path.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+
+    figures: dict[str, float] = {"prefect_startup_seconds": round(_start_prefect(), 2)}
+    first, first_seconds = _run([corpus], db_path, report_path, args.workers)
+    rerun, rerun_seconds = _run([corpus], db_path, report_path, args.workers)
+    sentences, vader_seconds, characters = _raw_vader_seconds(db_path)
+
+    figures.update(
+        articles=first.totals.get("articles", 0),
+        sentences=sentences,
+        workers=args.workers,
+        end_to_end_seconds=round(first_seconds, 2),
+        end_to_end_sentences_per_s=round(sentences / first_seconds, 1),
+        raw_vader_sentences_per_s=round(sentences / vader_seconds, 1),
+        raw_vader_mb_per_s=round(characters / vader_seconds / 1e6, 2),
+        ratio_vs_vader=round(vader_seconds / first_seconds, 3),
+    )
+    for stage in STAGES:
+        figures[f"stage_{stage}_seconds"] = round(first.stage_seconds.get(stage, 0.0), 2)
+    figures.update(
+        rerun_seconds=round(rerun_seconds, 2),
+        rerun_fraction=round(rerun_seconds / first_seconds, 3),
+        rerun_sentences_scored=rerun.counts.get("sentences_scored", 0),
+        peak_rss_mb=_peak_rss_mb(),
+        pid=os.getpid(),
+    )
+    figures.pop("pid")
+    for name, value in figures.items():
+        print(f"{name}: {value}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
