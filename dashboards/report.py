@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import html
 import os
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 import polars as pl
 from plotly.offline import get_plotlyjs
 
-from .figures import (
-    MIN_STATEMENTS,
-    BlocStyle,
-    bloc_style,
-    bloc_tone_figure,
-    dyad_matrix_figure,
-    dyad_timeline_figure,
-)
+from ..transforms.aggregate import MIN_STATEMENTS
+from ..transforms.shifts import ALPHA, MIN_DELTA, MIN_SIDE_STATEMENTS, SHIFT_SCHEMA
+from .assets import REPORT_CSS, REPORT_SCRIPT
+from .coverage import actor_leaderboard_figure, outlet_framing_figure
+from .evidence import LINKABLE_SCHEMES, esc, evidence_html, shifts_html
+from .figures import bloc_tone_figure, dyad_matrix_figure, dyad_timeline_figure
+from .style import BlocStyle
+from .summary import summary_lines
 
-__all__ = ["BlocStyle", "ReportData", "render_report_html", "write_report"]
+__all__ = ["LINKABLE_SCHEMES", "BlocStyle", "ReportData", "render_report_html", "write_report"]
 
-LINKABLE_SCHEMES = frozenset({"http", "https"})
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -43,16 +41,24 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame()
+
+
 # eq=False: comparing frames with == yields a frame, not a bool.
 @dataclass(frozen=True, eq=False)
 class ReportData:
     """Everything one report shows, already aggregated; frames hold bloc ids, not names.
 
-    bloc_series: period, target_bloc, mean_tone, n, ci_low, ci_high.
+    bloc_series: period, target_bloc, mean_tone, n, ci_low, ci_high (n = 0: nothing said).
     dyad_series: period, source_bloc, target_bloc, mean_tone, n, ci_low, ci_high.
     dyad_totals: source_bloc, target_bloc, mean_tone, n (whole period).
-    evidence: published_at (UTC), outlet, title, url, sentence, speaker, source_bloc,
-    target, target_bloc, score; strongest |score| first.
+    evidence: published_at (UTC), outlet, outlet_home, title, url, sentence, speaker,
+    source_actor, source_bloc, target, target_actor, target_bloc, score, kind
+    ("statement", or "sentence" for a sentence that only mentions its target); strongest first.
+    shifts: see transforms.shifts.SHIFT_SCHEMA; shift_evidence: shift_id, role and evidence columns.
+    framing: outlet_home, target_bloc, mean_tone, n, ci_low, ci_high.
+    target_leaders / speaker_leaders: see transforms.aggregate's leaderboards.
     """
 
     title: str
@@ -69,6 +75,17 @@ class ReportData:
     dyad_series: pl.DataFrame
     dyad_totals: pl.DataFrame
     evidence: pl.DataFrame
+    granularity: str = "week"
+    min_statements: int = MIN_STATEMENTS
+    shifts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SHIFT_SCHEMA))
+    shift_evidence: pl.DataFrame = field(default_factory=_empty)
+    framing: pl.DataFrame = field(default_factory=_empty)
+    target_leaders: pl.DataFrame = field(default_factory=_empty)
+    speaker_leaders: pl.DataFrame = field(default_factory=_empty)
+    filters: tuple[str, ...] = ()
+    # The matrix slider's periods, when coarser than ``granularity`` (see matrix.MAX_SLIDER_STEPS).
+    matrix_series: pl.DataFrame | None = None
+    matrix_granularity: str | None = None
 
     def __post_init__(self) -> None:
         if self.generated_at.tzinfo is None:
@@ -77,17 +94,76 @@ class ReportData:
             )
 
 
+@dataclass(frozen=True)
+class _Figure:
+    div_id: str
+    caption: str
+    build: Callable[[ReportData], go.Figure]
+
+
+def _quotes(data: ReportData) -> dict[str, str]:
+    if data.shift_evidence.is_empty():
+        return {}
+    after = data.shift_evidence.filter(pl.col("role") == "after").unique("shift_id", keep="first")
+    return dict(after.select("shift_id", "sentence").iter_rows())
+
+
+# The report's figures, in page order: one line each (see STYLE.md, "Adding one thing").
+FIGURES = (
+    _Figure(
+        "figure-bloc-tone",
+        "Mean tone of what speakers say about each bloc, per period, with its 95% band; the bars below count"
+        " the statements. Hollow faded points rest on fewer than {min} statements; gaps mean none.",
+        lambda d: bloc_tone_figure(
+            d.bloc_series, d.blocs, granularity=d.granularity, min_statements=d.min_statements
+        ),
+    ),
+    _Figure(
+        "figure-dyad-matrix",
+        "Rows speak, columns are spoken about: mean tone and count of statements. Move the slider to see one"
+        " period; * marks fewer than {min} statements. Click a cell for its sentences.",
+        lambda d: dyad_matrix_figure(
+            d.dyad_totals,
+            d.blocs,
+            period_series=d.dyad_series,
+            granularity=d.granularity,
+            min_statements=d.min_statements,
+        ),  # fmt: skip
+    ),
+    _Figure(
+        "figure-dyad-timeline",
+        "One panel per pair of blocs: solid line one way, dashed the other, each in the speaker's colour."
+        " Diamonds mark detected shifts (bigger: larger change); dotted lines: the mean before and after.",
+        lambda d: dyad_timeline_figure(
+            d.dyad_series,
+            d.blocs,
+            shifts=d.shifts,
+            shift_quotes=_quotes(d),
+            granularity=d.granularity,
+            min_statements=d.min_statements,
+        ),  # fmt: skip
+    ),
+    _Figure(
+        "figure-outlet-framing",
+        "Tone of every sentence that mentions a bloc's actors (quoted or in the outlet's own words), by where"
+        " the outlet is based, with 95% error bars. Hatched bars rest on fewer than {min} sentences.",
+        lambda d: outlet_framing_figure(d.framing, d.blocs, min_statements=d.min_statements),
+    ),
+    _Figure(
+        "figure-actor-leaderboard",
+        "Targets spoken of most warmly and most coldly (only those with {min} or more statements), and the"
+        " speakers with the most statements, in their bloc's colour. Click a bar for the sentences.",
+        lambda d: actor_leaderboard_figure(
+            d.target_leaders, d.speaker_leaders, d.blocs, min_statements=d.min_statements
+        ),
+    ),
+)
+
+
 def render_report_html(data: ReportData) -> str:
     """The whole report as one HTML document: plotly.js inlined, every data string escaped."""
-    figures = [
-        ("figure-bloc-tone", _BLOC_TONE_CAPTION, bloc_tone_figure(data.bloc_series, data.blocs)),
-        ("figure-dyad-matrix", _MATRIX_CAPTION, dyad_matrix_figure(data.dyad_totals, data.blocs)),
-        (
-            "figure-dyad-timeline",
-            _TIMELINE_CAPTION,
-            dyad_timeline_figure(data.dyad_series, data.blocs),
-        ),
-    ]
+    figures = {f.div_id: _figure_html(f.div_id, f.caption.format(min=data.min_statements), f.build(data))
+               for f in FIGURES}  # fmt: skip
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -97,18 +173,25 @@ def render_report_html(data: ReportData) -> str:
             f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
             '<meta name="referrer" content="no-referrer">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_esc(data.title)}</title>",
-            f"<style>{_CSS}</style>",
+            f"<title>{esc(data.title)}</title>",
+            f"<style>{REPORT_CSS}</style>",
             "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
             f"<script>{_plotly_js()}</script>",
             "</head>",
             "<body>",
             "<main>",
             _header_html(data),
-            *(_figure_html(div_id, caption, fig) for div_id, caption, fig in figures),
-            _evidence_html(data),
-            _METHOD_HTML,
+            _summary_html(data),
+            figures["figure-bloc-tone"],
+            figures["figure-dyad-matrix"],
+            figures["figure-dyad-timeline"],
+            shifts_html(data.shifts, data.shift_evidence, data.blocs, granularity=data.granularity),
+            figures["figure-outlet-framing"],
+            figures["figure-actor-leaderboard"],
+            evidence_html(data.evidence, data.blocs, statements_total=data.edges),
+            _method_html(data),
             "</main>",
+            f"<script>{REPORT_SCRIPT}</script>",
             "</body>",
             "</html>",
             "",
@@ -118,10 +201,14 @@ def render_report_html(data: ReportData) -> str:
 
 def write_report(data: ReportData, out_path: Path) -> Path:
     """Write the report to `out_path` atomically (temporary file, then rename); return the path."""
+    return write_text_atomically(render_report_html(data), out_path)
+
+
+def write_text_atomically(document: str, out_path: Path) -> Path:
+    """Write ``document`` to ``out_path`` so that readers never see half a file."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    document = render_report_html(data)
-    # Same directory as the target, so os.replace is a rename: readers never see half a file.
+    # Same directory as the target, so os.replace is a rename.
     tmp_path = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with tmp_path.open("w", encoding="utf-8") as handle:
@@ -138,10 +225,6 @@ def write_report(data: ReportData, out_path: Path) -> Path:
 @cache
 def _plotly_js() -> str:
     return get_plotlyjs()
-
-
-def _esc(value: object) -> str:
-    return "" if value is None else html.escape(str(value), quote=True)
 
 
 def _period_text(start: date | None, end: date | None) -> str:
@@ -165,15 +248,40 @@ def _header_html(data: ReportData) -> str:
         f'<div class="count"><dt>{label}</dt><dd>{value:,}</dd></div>' for label, value in counts
     )
     generated = data.generated_at.astimezone(UTC)
+    filters = "".join(f"<li>{esc(text)}</li>" for text in data.filters)
+    toc = "".join(
+        f'<a href="#{target}">{text}</a>'
+        for target, text in (
+            ("summary", "Summary"), ("figure-bloc-tone", "Tone over time"), ("figure-dyad-matrix", "Matrix"),
+            ("figure-dyad-timeline", "Pairs"), ("shifts", "Shifts"), ("figure-outlet-framing", "Outlets"),
+            ("figure-actor-leaderboard", "Actors"), ("evidence", "Evidence"), ("method", "Method"),
+        )
+    )  # fmt: skip
     return (
         "<header>"
-        f"<h1>{_esc(data.title)}</h1>"
-        f'<p class="period">Period: {_esc(_period_text(data.period_start, data.period_end))}</p>'
-        f'<dl class="counts">{count_html}</dl>'
-        f'<p class="meta">Scorer version <code>{_esc(data.scorer_version)}</code> · generated '
+        f"<h1>{esc(data.title)}</h1>"
+        f'<p class="period">Period: {esc(_period_text(data.period_start, data.period_end))}'
+        f" · points per {esc(data.granularity)}</p>"
+        + (f'<ul class="filters">{filters}</ul>' if filters else "")
+        + f'<dl class="counts">{count_html}</dl>'
+        f'<p class="meta">Scorer version <code>{esc(data.scorer_version)}</code> · generated '
         f'<time datetime="{generated.isoformat()}">{generated:%Y-%m-%d %H:%M} UTC</time></p>'
+        f'<nav class="toc">{toc}</nav>'
         "</header>"
     )
+
+
+def _summary_html(data: ReportData) -> str:
+    lines = summary_lines(
+        data.shifts,
+        data.shift_evidence,
+        data.dyad_totals,
+        data.blocs,
+        granularity=data.granularity,
+        min_statements=data.min_statements,
+    )
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return f'<section class="summary"><h2 id="summary">In short</h2><ul>{items}</ul></section>'
 
 
 def _figure_html(div_id: str, caption: str, fig: go.Figure) -> str:
@@ -182,113 +290,30 @@ def _figure_html(div_id: str, caption: str, fig: go.Figure) -> str:
     return f'<section class="figure">{div}<p class="caption">{caption}</p></section>'
 
 
-def _bloc_tag(bloc_id: str | None, data: ReportData) -> str:
-    if bloc_id is None:
-        return ""
-    style = bloc_style(bloc_id, data.blocs)
-    return f'<span class="bloc" style="--bloc:{_esc(style.color)}">{_esc(style.name)}</span>'
-
-
-def _title_html(title: str | None, url: str | None) -> str:
-    text = _esc(title or url or "")
-    try:
-        scheme = urlsplit(url or "").scheme.lower()
-    except ValueError:
-        scheme = ""
-    if scheme not in LINKABLE_SCHEMES:
-        return text
-    return f'<a href="{_esc(url)}" rel="noopener noreferrer" target="_blank">{text}</a>'
-
-
-def _score_html(score: float | None) -> str:
-    if score is None:
-        return '<td class="score"></td>'
-    sign = "pos" if score > 0 else "neg" if score < 0 else "zero"
-    return f'<td class="score {sign}">{score:+.2f}</td>'
-
-
-def _evidence_html(data: ReportData) -> str:
-    heading = "<h2>Evidence: the strongest statements</h2>"
-    if data.evidence.is_empty():
-        return f'<section class="evidence">{heading}<p>No attributed statements.</p></section>'
-    rows = []
-    for row in data.evidence.iter_rows(named=True):
-        published = row["published_at"]
-        when = (
-            ""
-            if published is None
-            else f'<time datetime="{published.isoformat()}">{published:%Y-%m-%d}</time>'
-        )
-        rows.append(
-            "<tr>"
-            f'<td class="date">{when}</td>'
-            f"<td>{_esc(row['outlet'])}</td>"
-            f'<td class="dyad">{_esc(row["speaker"])} {_bloc_tag(row["source_bloc"], data)}'
-            f" → {_esc(row['target'])} {_bloc_tag(row['target_bloc'], data)}</td>"
-            f"{_score_html(row['score'])}"
-            f'<td class="sentence">{_esc(row["sentence"])}</td>'
-            f"<td>{_title_html(row['title'], row['url'])}</td>"
-            "</tr>"
-        )
-    return (
-        f'<section class="evidence">{heading}<table><thead><tr>'
-        "<th>Date</th><th>Outlet</th><th>Speaker → target</th><th>Score</th>"
-        "<th>Sentence</th><th>Article</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
-    )
-
-
-_BLOC_TONE_CAPTION = (
-    "Mean tone of what is said about each bloc, per period, with its 95% band. "
-    f"Hollow faded points rest on fewer than {MIN_STATEMENTS} statements."
-)
-_MATRIX_CAPTION = (
-    "Rows speak, columns are spoken about: each cell is the mean tone and count of "
-    "statements over the whole period. Blank cells: no statements."
-)
-_TIMELINE_CAPTION = (
-    "One panel per pair of blocs: solid line one way, dashed line the other, each in the speaker's colour."
-)
-_METHOD_HTML = f"""<details class="method"><summary>Method</summary>
-<p>Each sentence that an article attributes to a speaker is scored with VADER on the part
-that is about each actor it mentions; that score is the statement's tone toward the target,
-from &minus;1 (hostile) to +1 (warm). A point is the mean of these target tones over the
-attributed statements in its period; n is how many statements it averages.</p>
-<p>The band is mean &plusmn; 1.96&middot;sd/&radic;n, a normal approximation (no t correction).
-Points resting on fewer than {MIN_STATEMENTS} statements are drawn faded and hollow, without
-lines or bands: too few to call a tone. Unattributed sentences are the outlet's own voice and
-are not edges between blocs. The matrix covers the whole period; empty cells mean no
-statements.</p>
+def _method_html(data: ReportData) -> str:
+    n = data.min_statements
+    return f"""<details class="method" id="method"><summary>Method: how a point, a band and a shift \
+are computed</summary>
+<p><b>Statement.</b> Each sentence that an article attributes to a speaker is scored with VADER on
+the part that is about each actor it mentions; that score is the statement's tone toward the
+target, from &minus;1 (hostile) to +1 (warm), and the statement is an edge from the speaker's bloc
+to the target's bloc. Unattributed sentences are the outlet's own voice: they count in the outlet
+framing figure, not as edges between blocs. Syndicated copies of one story count once unless the
+report was made with <code>--count-duplicates</code>.</p>
+<p><b>Point.</b> A point is the mean tone of the statements in its period (one
+{esc(data.granularity)}, UTC; weeks start on Monday); n is how many statements it averages.</p>
+<p><b>Band.</b> The 95% band is mean &plusmn; 1.96&middot;sd/&radic;n, a normal approximation
+(no t correction); a single statement has no band. Points resting on fewer than {n} statements are
+drawn faded and hollow, without lines or bands, and starred in the matrix: too few to call a tone.
+Statements from one article are not independent, so bands are, if anything, too narrow.</p>
+<p><b>Shift.</b> Each pair's statements are cut at period boundaries by binary segmentation:
+the cut that best splits them into two means (the largest least-squares gain) is kept as a shift
+if both sides hold at least {MIN_SIDE_STATEMENTS} statements, the means differ by at least
+{MIN_DELTA:.2f}, and Welch's two-sided t-test p-value, multiplied by the number of cuts tried
+(Bonferroni), is below {ALPHA:g}; then each side is searched again. A shift's size is the
+difference of the means of the segments on either side of it; its dates are those segments'
+periods; its evidence is the strongest statements in its direction in the first periods after it,
+with one from before for contrast.</p>
+<p><b>Evidence.</b> The table holds the strongest few sentences (by |score|) behind every point,
+cell and bar; the store keeps all of them.</p>
 </details>"""
-
-_CSS = """
-:root { color-scheme: light; --ink: #222; --muted: #666; --rule: #e3e3e3; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #fafafa; color: var(--ink);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 20px 48px; }
-header { border-bottom: 1px solid var(--rule); margin-bottom: 16px; }
-h1 { font-size: 1.7rem; margin: 0 0 4px; }
-h2 { font-size: 1.2rem; margin: 0 0 8px; }
-.period, .meta { color: var(--muted); margin: 4px 0; }
-.counts { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
-.count { background: #fff; border: 1px solid var(--rule); border-radius: 6px; padding: 6px 14px; }
-.count dt { font-size: .75rem; text-transform: uppercase; color: var(--muted); }
-.count dd { margin: 0; font-size: 1.3rem; font-variant-numeric: tabular-nums; }
-section { background: #fff; border: 1px solid var(--rule); border-radius: 8px;
-  padding: 16px; margin: 16px 0; }
-table { width: 100%; border-collapse: collapse; font-size: .9rem; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px;
-  border-bottom: 1px solid var(--rule); }
-th { position: sticky; top: 0; background: #fff; }
-td.date { white-space: nowrap; }
-td.score { font-weight: 600; font-variant-numeric: tabular-nums; text-align: right; }
-td.pos { color: #1a7f37; } td.neg { color: #c62828; } td.zero { color: var(--muted); }
-td.sentence { max-width: 38em; }
-.bloc { display: inline-block; font-size: .75rem; padding: 0 6px; border-radius: 9px;
-  border: 1px solid var(--bloc); color: var(--bloc); white-space: nowrap; }
-.caption { color: var(--muted); font-size: .85rem; margin: 4px 8px 0; }
-details.method { margin: 16px 0; color: #333; }
-details.method summary { cursor: pointer; font-weight: 600; }
-a { color: #0b57d0; }
-"""

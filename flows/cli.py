@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -139,29 +139,47 @@ def _parse_day(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        day = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"expected a date like 2025-02-17, got {value!r}", param_hint=name) from None
+    # A bare date is a UTC day, whatever the machine's time zone.
+    return day if day.tzinfo is not None else day.replace(tzinfo=UTC)
+
+
+def _split_ids(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
 
 
 @app.command("report")
 def report_command(
     db: DbOption,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = DEFAULT_REPORT_PATH,
-    since: Annotated[str | None, typer.Option(help="First day to include (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Day after the last to include (YYYY-MM-DD).")] = None,
-    granularity: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the HTML report (a dated copy goes beside it).")
+    ] = DEFAULT_REPORT_PATH,
+    since: Annotated[str | None, typer.Option(help="First day to include (YYYY-MM-DD, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Day after the last one (YYYY-MM-DD, UTC).")] = None,
+    blocs: Annotated[
+        list[str] | None,
+        typer.Option("--blocs", help="Only statements between these blocs (comma-separated ids)."),
+    ] = None,
+    actors: Annotated[
+        list[str] | None,
+        typer.Option("--actors", help="Only statements by or about these actors (ids, comma-separated)."),
+    ] = None,
+    granularity: Annotated[
+        str, typer.Option(help="Period of a point: day, week, month, or auto (from the span of the data).")
+    ] = "auto",
     count_duplicates: Annotated[bool, typer.Option(help="Count every syndicated copy.")] = False,
 ) -> None:
     """Write the HTML report from the store without running the pipeline.
 
-    Example: tonewatch report --since 2025-01-01 --out reports/2025.html
+    Example: tonewatch report --since 2025-01-01 --blocs moscow,washington --granularity week
     """
     from .reporting import build_report
 
-    if granularity not in ("day", "week", "month"):
+    if granularity not in ("auto", "day", "week", "month"):
         raise typer.BadParameter(
-            f"expected day, week or month, got {granularity!r}", param_hint="--granularity"
+            f"expected auto, day, week or month, got {granularity!r}", param_hint="--granularity"
         )
     try:
         path, _ = build_report(
@@ -170,10 +188,14 @@ def report_command(
             since=_parse_day(since, "--since"),
             until=_parse_day(until, "--until"),
             granularity=granularity,
+            blocs=_split_ids(blocs),
+            actors=_split_ids(actors),
             count_duplicates=count_duplicates,
         )
     except TonewatchError as error:
         raise _fail(error) from None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     typer.echo(f"report: {path}")
 
 

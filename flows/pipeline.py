@@ -154,7 +154,7 @@ def publish_report(db_path: Path, report_path: Path) -> tuple[Path, dict[str, fl
 def pipeline_flow(
     sources: list[str],
     db_path: str = "tonewatch.duckdb",
-    report_path: str | None = "reports/tonewatch.html",
+    report_path: str | None = "reports/latest.html",
     actors_files: list[str] | None = None,
     lexicon_file: str | None = None,
     batch_articles: int = 500,

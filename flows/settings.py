@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DB_PATH = Path("tonewatch.duckdb")
-DEFAULT_REPORT_PATH = Path("reports") / "tonewatch.html"
+DEFAULT_REPORT_PATH = Path("reports") / "latest.html"
 DB_ENV_VAR = "TONEWATCH_DB"
 DEFAULT_BATCH_ARTICLES = 500
 MAX_SOURCE_FILE_BYTES = 50 * 1024 * 1024

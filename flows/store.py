@@ -470,14 +470,19 @@ def read_edges(
     until: datetime | None = None,
     count_duplicates: bool = False,
 ) -> pl.DataFrame:
-    """Edges with their evidence (sentence, names, outlet, title, url) for the report."""
+    """Edges with their evidence (sentence, names, outlet, title, url) for the report.
+
+    ``dup_of`` is returned too, so a caller that reads every copy can still count each once.
+    """
     return _frame(
         con,
         """
         select e.published_at, e.source_bloc, e.target_bloc, e.score, e.method,
                coalesce(sa.name, e.source_actor) as speaker,
                coalesce(ta.name, e.target_actor) as target,
-               a.outlet, a.outlet_home, a.title, a.url, s.text as sentence
+               a.outlet, a.outlet_home, a.title, a.url, s.text as sentence,
+               e.article_id, e.sentence_idx, e.source_actor, e.target_actor, a.dup_of,
+               e.scorer_version
         from edges e
         join articles a using (article_id)
         join sentences s using (article_id, sentence_idx)
@@ -527,3 +532,38 @@ def read_corpus_stats(
 def read_blocs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(bloc_id, name, color) in registry order."""
     return [tuple(row) for row in con.execute("select bloc_id, name, color from blocs").fetchall()]
+
+
+def read_target_tones(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pl.DataFrame:
+    """Every mention's target tone with its sentence, speaker (null: the outlet's own voice),
+    outlet and outlet home: what the report's outlet framing figure averages. ``dup_of`` included.
+    """
+    return _frame(
+        con,
+        """
+        select a.published_at, m.target_score as score, m.actor_id as target_actor,
+               coalesce(ta.name, m.actor_id) as target, ta.bloc as target_bloc,
+               s.speaker_actor as source_actor, sa.name as speaker, sa.bloc as source_bloc,
+               a.outlet, a.outlet_home, a.title, a.url, s.text as sentence,
+               m.article_id, m.sentence_idx, a.dup_of
+        from mentions m
+        join articles a using (article_id)
+        join sentences s using (article_id, sentence_idx)
+        join actors ta on ta.actor_id = m.actor_id
+        left join actors sa on sa.actor_id = s.speaker_actor
+        where (?::timestamptz is null or a.published_at >= ?::timestamptz)
+          and (?::timestamptz is null or a.published_at < ?::timestamptz)
+        order by a.published_at, m.article_id, m.sentence_idx, m.mention_idx
+        """,
+        [since, since, until, until],
+    )
+
+
+def read_actor_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every actor id in the registry in use, sorted."""
+    return [row[0] for row in con.execute("select actor_id from actors order by actor_id").fetchall()]

@@ -7,18 +7,26 @@ import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
+from tonewatch.dashboards.figures import MIN_STATEMENTS
 from tonewatch.dashboards.report import (
     BlocStyle,
     ReportData,
     render_report_html,
     write_report,
 )
+from tonewatch.transforms.shifts import SHIFT_SCHEMA
 
 SCRIPT_TITLE = "</script><script>alert(1)</script>"
 IMG_SENTENCE = "<img src=x onerror=alert(1)>"
 SAFE_URL = "https://example.org/news/1?a=1&b=2"
 BAD_URL = "javascript:alert(1)"
-FIGURE_IDS = ("figure-bloc-tone", "figure-dyad-matrix", "figure-dyad-timeline")
+FIGURE_IDS = (
+    "figure-bloc-tone",
+    "figure-dyad-matrix",
+    "figure-dyad-timeline",
+    "figure-outlet-framing",
+    "figure-actor-leaderboard",
+)
 VOID = {"meta", "link", "br", "hr", "img", "input", "source", "wbr", "area", "base", "col"}
 # Attributes through which a browser fetches something by itself.
 FETCHING = {"src", "srcset", "href", "poster", "data", "action", "formaction", "background"}
@@ -33,14 +41,18 @@ SERIES = ["mean_tone", "n", "ci_low", "ci_high"]
 EVIDENCE_COLUMNS = [
     "published_at",
     "outlet",
+    "outlet_home",
     "title",
     "url",
     "sentence",
     "speaker",
+    "source_actor",
     "source_bloc",
     "target",
+    "target_actor",
     "target_bloc",
     "score",
+    "kind",
 ]
 
 
@@ -142,10 +154,12 @@ def make_data(**changes) -> ReportData:
             }
         ),
         "evidence": evidence(
-            (when, "Wire", SCRIPT_TITLE, SAFE_URL, IMG_SENTENCE, "Peskov", "moscow", "Biden",
-             "washington", -0.81),
-            (when, "Daily <i>", "Bad link", BAD_URL, "We welcome the talks.", "Zelensky",
-             "kyiv", "Trump", "washington", 0.64),
+            (when, "Wire", "moscow", SCRIPT_TITLE, SAFE_URL, IMG_SENTENCE, "Peskov", "peskov", "moscow",
+             "Biden", "biden", "washington", -0.81, "statement"),
+            (when, "Daily <i>", "kyiv", "Bad link", BAD_URL, "We welcome the talks.", "Zelensky",
+             "zelensky", "kyiv", "Trump", "trump", "washington", 0.64, "statement"),
+            (when, "Daily <i>", "kyiv", "Voice", None, "Washington dithers.", None, None, None,
+             "Trump", "trump", "washington", -0.3, "sentence"),
         ),
     }  # fmt: skip
     return ReportData(**(fields | changes))
@@ -176,8 +190,8 @@ def test_report_holds_a_plotly_div_and_plot_call_for_each_figure(page):
 
 def test_report_inlines_plotly_js_exactly_once(document, page):
     assert document.count(get_plotlyjs()) == 1
-    # PlotlyConfig, plotly.js and one call per figure: nothing else runs.
-    assert len(page.scripts) == 2 + len(FIGURE_IDS)
+    # PlotlyConfig, plotly.js, one call per figure and the table's script: nothing else runs.
+    assert len(page.scripts) == 2 + len(FIGURE_IDS) + 1
 
 
 def test_report_fetches_nothing_from_any_host(document, page):
@@ -205,7 +219,7 @@ def test_figures_hide_plotlys_upload_to_cloud_button(page):
 
 
 def test_only_http_evidence_links_carry_urls(page):
-    assert [href for href, _ in page.links] == [SAFE_URL]
+    assert [href for href, _ in page.links if not href.startswith("#")] == [SAFE_URL]
     for tag, attrs in page.tags:
         for name, value in attrs.items():
             if "http:" in (value or "") or "https:" in (value or ""):
@@ -245,15 +259,16 @@ def test_header_shows_period_counts_scorer_and_generation_time(page):
 def test_evidence_rows_show_bloc_names_and_score_by_sign(page):
     cells = [attrs.get("class") or "" for tag, attrs in page.tags if tag == "td"]
     score_cells = [cell for cell in cells if cell.startswith("score")]
-    assert score_cells == ["score neg", "score pos"]
-    assert [s for s in page.text if s in {"-0.81", "+0.64"}] == ["-0.81", "+0.64"]
+    assert score_cells == ["score neg", "score pos", "score neg"]
+    assert [s for s in page.text if s in {"−0.81", "+0.64"}] == ["−0.81", "+0.64"]
     assert "Washington" in page.text and "Kyiv" in page.text
     assert "Daily <i>" in page.text
 
 
 def test_method_section_explains_the_band(document):
-    method = document.split('<details class="method">', 1)[1]
-    assert "1.96" in method and "&radic;n" in method and "fewer than 3" in method
+    method = document.split('<details class="method"', 1)[1]
+    assert "1.96" in method and "&radic;n" in method and f"fewer than {MIN_STATEMENTS}" in method
+    assert "Welch" in method and "Bonferroni" in method
 
 
 def test_empty_frames_still_give_a_valid_report_with_no_data_figures():
@@ -268,8 +283,9 @@ def test_empty_frames_still_give_a_valid_report_with_no_data_figures():
     )
     page = parse(render_report_html(empty))
     figure_scripts = [s for s in page.scripts if "Plotly.newPlot" in s]
-    assert len(figure_scripts) == 3
+    assert len(figure_scripts) == len(FIGURE_IDS)
     assert all('"text":"no data"' in script for script in figure_scripts)
+    assert "No shift in the tone between two blocs passed the test" in " ".join(page.text)
     assert "No attributed statements." in page.text
 
 
@@ -290,3 +306,72 @@ def test_write_report_creates_parents_and_replaces_atomically(tmp_path):
     write_report(make_data(title="Second run"), out)
     assert "<h1>Second run</h1>" in out.read_text(encoding="utf-8")
     assert [p.name for p in out.parent.iterdir()] == ["tone.html"]
+
+
+def shift_data() -> ReportData:
+    shift = {
+        "shift_id": "shift-1", "source_bloc": "moscow", "target_bloc": "washington", "period": WEEK_2,
+        "before_start": WEEK_1, "before_end": date(2025, 1, 12), "after_start": WEEK_2,
+        "after_end": date(2025, 1, 19), "mean_before": -0.21, "mean_after": 0.34, "delta": 0.55,
+        "n_before": 20, "n_after": 23, "p_value": 0.00002,
+    }  # fmt: skip
+    quotes = evidence(
+        (datetime(2025, 1, 14, 8, tzinfo=UTC), "Wire", "moscow", "Thaw", SAFE_URL, IMG_SENTENCE, "Peskov",
+         "peskov", "moscow", "Trump", "trump", "washington", 0.62, "statement"),
+    ).with_columns(shift_id=pl.lit("shift-1"), role=pl.lit("after"))  # fmt: skip
+    return make_data(shifts=pl.DataFrame([shift], schema=SHIFT_SCHEMA), shift_evidence=quotes)
+
+
+def test_summary_names_the_biggest_shift_with_escaped_evidence():
+    document = render_report_html(shift_data())
+    summary = document.split('<section class="summary">', 1)[1].split("</section>", 1)[0]
+    assert (
+        "Moscow → Washington rose from −0.21 to +0.34 in the week of 13 Jan 2025;"
+        " 23 statements since, 20 before; top evidence: “&lt;img src=x onerror=alert(1)&gt;”"
+        " (Peskov, Wire, 14 Jan 2025)."
+    ) in summary.replace(SCRIPT_TITLE_ESCAPED, "Moscow")
+
+
+SCRIPT_TITLE_ESCAPED = "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_shift_cards_give_dates_size_p_and_a_button_to_their_evidence():
+    page = parse(render_report_html(shift_data()))
+    text = "".join(page.text)
+    assert "change +0.55 · before 6 Jan 2025 – 12 Jan 2025, n = 20" in text
+    assert "after 13 Jan 2025 – 19 Jan 2025, n = 23 · p < 0.0001" in text
+    (button,) = [attrs for tag, attrs in page.tags if tag == "button" and "data-filter" in attrs]
+    assert (
+        "source=moscow&target=washington&statements=1&since=2025-01-13&until=2025-01-20"
+        in button["data-filter"]
+    )
+
+
+def test_evidence_rows_carry_what_the_filters_match():
+    page = parse(render_report_html(make_data()))
+    rows = [attrs for tag, attrs in page.tags if tag == "tr" and "data-kind" in attrs]
+    assert [(r["data-source"], r["data-target"], r["data-home"], r["data-kind"]) for r in rows] == [
+        ("moscow", "washington", "moscow", "statement"),
+        ("kyiv", "washington", "kyiv", "statement"),
+        ("", "washington", "kyiv", "sentence"),
+    ]
+    assert rows[0]["data-date"] == "2025-01-07" and rows[0]["data-score"] == "-0.8100"
+    assert rows[0]["data-speaker"] == "peskov" and rows[0]["data-target-actor"] == "biden"
+    assert "outlet's own voice" in page.text
+
+
+def test_evidence_table_has_search_selects_and_sortable_headings():
+    page = parse(render_report_html(make_data()))
+    ids = {attrs.get("id") for _, attrs in page.tags}
+    assert {"evidence-search", "evidence-source", "evidence-target", "evidence-home", "evidence-count"} <= ids
+    sort_keys = [attrs["data-sort"] for tag, attrs in page.tags if tag == "button" and "data-sort" in attrs]
+    assert sort_keys == ["date", "outlet", "speaker", "target", "score"]
+    options = [attrs["value"] for tag, attrs in page.tags if tag == "option"]
+    assert options.count("washington") == 2 and "kyiv" in options
+
+
+def test_filter_notes_are_shown_and_escaped():
+    note = "Only statements by or about <u>putin</u> (--actors)."
+    page = parse(render_report_html(make_data(filters=(note,))))
+    assert note in page.text
+    assert not [tag for tag, _ in page.tags if tag == "u"]
