@@ -37,7 +37,22 @@ TOPICS = [
     "the peace plan",
     "arms deliveries",
 ]
-QUOTE_VERBS = ["said", "told reporters", "said on Sunday", "told state television", "wrote on Telegram"]
+QUOTE_VERBS = [
+    "said",
+    "told reporters in the capital on Sunday",
+    "said at a news conference after the meeting",
+    "told state television in an interview broadcast late on Monday",
+    "wrote on Telegram shortly after the talks ended",
+]
+# Clauses that lengthen a sentence to the ~150 characters of real news sentences.
+TAILS = [
+    ", adding that the next round of talks would be held within weeks",
+    " as delegations prepared for another round of negotiations in the Gulf",
+    ", according to a transcript published by the government",
+    " after hours of talks that ran late into the night",
+    ", in remarks that drew a swift response from officials in several capitals",
+    "",
+]
 ACTS_POSITIVE = ["praised", "welcomed", "thanked", "hailed", "backed"]
 ACTS_NEGATIVE = ["criticised", "condemned", "accused", "attacked", "mocked"]
 BACKGROUND = [
@@ -68,20 +83,30 @@ class _Writer:
         target = self.pick(other_than=speaker[2])
         tone = rng.choice([POSITIVE, NEGATIVE, NEUTRAL])
         topic = rng.choice(TOPICS)
+        tail = rng.choice(TAILS)
         if roll < 0.30:
             verb = rng.choice(QUOTE_VERBS)
-            return f'"The position of {target[0]} on {topic} is {rng.choice(tone)}," {speaker[0]} {verb}.'
+            return (
+                f'"The position of {target[0]} on {topic} is {rng.choice(tone)} and everyone can see it,"'
+                f" {speaker[0]} {verb}{tail}."
+            )
         if roll < 0.45:
-            return f'{speaker[0]} said: "What {target[0]} proposes on {topic} is {rng.choice(tone)}."'
+            return (
+                f'{speaker[0]} said: "What {target[0]} proposes on {topic} is {rng.choice(tone)},'
+                f' and we will say so at every meeting."'
+            )
         if roll < 0.60:
-            return f"{speaker[0]} said that the approach of {target[0]} to {topic} was {rng.choice(tone)}."
+            return (
+                f"{speaker[0]} said that the approach of {target[0]} to {topic} was {rng.choice(tone)}"
+                f"{tail}."
+            )
         if roll < 0.72:
             act = rng.choice(ACTS_POSITIVE if tone is POSITIVE else ACTS_NEGATIVE)
-            return f"{speaker[0]} {act} {target[0]} over {topic}."
+            return f"{speaker[0]} {act} {target[0]} over {topic}{tail}."
         if roll < 0.80:
-            return f'"We will not change course on {topic}," he added.'
+            return f'"We will not change course on {topic}, whatever is said in other capitals," he added.'
         if roll < 0.88:
-            return f"According to {speaker[0]}, {topic} remain {rng.choice(NEUTRAL)}."
+            return f"According to {speaker[0]}, {topic} remain {rng.choice(NEUTRAL)}{tail}."
         return rng.choice(BACKGROUND).format(n=rng.randint(2, 40))
 
     def article(self, index: int, start: datetime) -> dict:
