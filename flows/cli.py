@@ -63,7 +63,7 @@ def _fail(error: TonewatchError) -> typer.Exit:
 
 
 def _run_pipeline(
-    sources: list[Path],
+    sources: list[Path] | list[str],
     db: Path,
     report: Path,
     actors: list[Path] | None,
@@ -71,6 +71,9 @@ def _run_pipeline(
     *,
     verbose: bool,
     label: str,
+    config: str | None = None,
+    fetch_pages: bool = True,
+    field_map: list[str] | None = None,
 ) -> None:
     prefect_env.configure(verbose=verbose)
     started = time.perf_counter()
@@ -88,6 +91,9 @@ def _run_pipeline(
             actors_files=[str(a) for a in actors or []],
             lexicon_file=str(lexicon) if lexicon else None,
             flow_label=label,
+            config_file=config,
+            fetch_pages=fetch_pages,
+            field_map=field_map or [],
         )
     except TonewatchError as error:
         raise _fail(error) from None
@@ -117,22 +123,113 @@ def demo(
     _run_pipeline([SAMPLE_CORPUS], db, report, None, None, verbose=verbose, label="demo")
 
 
+def _check_sources(values: list[str] | None) -> list[str]:
+    """A source is a URL (checked when read: anything but http/https becomes a reject) or a path."""
+    from .ingest_config import is_url
+
+    for value in values or []:
+        if not is_url(value) and not Path(value).expanduser().exists():
+            raise typer.BadParameter(f"no such file or folder: {value!r}", param_hint="SOURCE")
+    return values or []
+
+
+SourcesArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Feed or page URLs (http/https), files or folders (read recursively).",
+        callback=_check_sources,
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def run(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders of articles.", exists=True)],
+    sources: SourcesArgument,
     db: DbOption,
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Ingest, score and store articles from files and folders, then write the report.
+    """Ingest, score and store articles from URLs, files and folders, then write the report.
 
-    Reads saved-article text (.txt, .md) and JSON lines (.jsonl), folders recursively.
+    The same as `tonewatch ingest` without a config: feeds and article pages by URL,
+    saved articles (.txt, .md), HTML, JSON, JSON lines, CSV and saved feeds, folders recursively.
 
     Example: tonewatch run ~/saved-articles feeds.jsonl --db tone.duckdb
     """
     _run_pipeline(sources, db, report, actors, lexicon, verbose=verbose, label="run")
+
+
+@app.command()
+def ingest(
+    db: DbOption,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Feed or page URLs (http/https), files or folders (read recursively).",
+            callback=_check_sources,
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help='tonewatch.toml with sources, outlets and fetch limits; "default" is the shipped feed list.',
+        ),
+    ] = None,
+    no_fetch: Annotated[
+        bool,
+        typer.Option(
+            "--no-fetch", help="Never fetch article pages: store feed entries' own text or summary."
+        ),
+    ] = False,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="JSON/CSV field mapping FIELD=COLUMN, e.g. text=body (repeatable)."),
+    ] = None,
+    report: ReportOption = DEFAULT_REPORT_PATH,
+    actors: ActorsOption = None,
+    lexicon: LexiconOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Ingest feeds, article pages and files incrementally; score, store, write the report.
+
+    Summary-only feed entries get their page fetched (not with --no-fetch).
+    Known links, unchanged feeds (ETag) and unchanged articles cost nothing next run.
+    Unusable inputs go to the rejects table, counted by reason in the summary.
+
+    Example: tonewatch ingest https://tass.com/rss/v2.xml ~/saved --config tonewatch.toml
+    """
+    from .ingest_config import load_config, parse_field_map
+
+    try:
+        parse_field_map(field_map or [])
+    except TonewatchError as error:
+        raise typer.BadParameter(str(error).removeprefix("--map: "), param_hint="--map") from None
+    if not sources and config is None:
+        raise typer.BadParameter(
+            "give at least one SOURCE, or --config FILE (--config default: the shipped feed list)",
+            param_hint="SOURCE",
+        )
+    try:
+        load_config(config)
+    except TonewatchError as error:
+        raise _fail(error) from None
+    _run_pipeline(
+        sources or [],
+        db,
+        report,
+        actors,
+        lexicon,
+        verbose=verbose,
+        label="ingest",
+        config=config,
+        fetch_pages=not no_fetch,
+        field_map=field_map,
+    )
 
 
 def _parse_day(value: str | None, name: str) -> datetime | None:

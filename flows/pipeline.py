@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from ..transforms.analyze import BatchRows, analyze_articles
-from ..transforms.normalize import normalize_article
+from ..transforms.analyze import SCORED_LANGUAGES, BatchRows, analyze_articles
+from ..transforms.language import detect_language
+from ..transforms.normalize import canonical_url, normalize_article
 from ..transforms.records import Article, RawArticle, Reject
 from . import (
     prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
     store,
 )
 from .config import scoring_context
+from .ingest import find_copies, ingest_sources, source_specs
+from .ingest_config import load_config, parse_field_map
 from .reporting import build_report
-from .sources import read_path
 
 STAGES = (
     "ingest",
@@ -58,12 +60,17 @@ class RunSummary:
         c, t = self.counts, self.totals
         text = (
             f"{t.get('articles', 0)} articles ({c['articles_new']} new, {c['articles_changed']} changed,"
-            f" {c['articles_rescored']} re-scored, {c['articles_unchanged']} unchanged),"
+            f" {c['articles_rescored']} re-scored, {c['articles_unchanged']} unchanged,"
+            f" {c['articles_not_english']} not in English),"
             f" {t.get('sentences', 0)} sentences, {t.get('mentions', 0)} mentions,"
             f" {t.get('edges', 0)} edges, {c['rejects']} rejected"
         )
         if self.reject_reasons:
             text += " (" + ", ".join(f"{n} {r}" for r, n in self.reject_reasons.most_common()) + ")"
+        if c["sources_not_modified"]:
+            text += f", {c['sources_not_modified']} sources not modified"
+        if c["links_skipped"]:
+            text += f", {c['links_skipped']} known links skipped"
         text += f" in {self.seconds:.1f} s"
         if self.report_path is not None:
             text += f"; report: {self.report_path}"
@@ -75,17 +82,8 @@ class Plan:
     to_score: list[Article]
     counts: Counter
     rejects: list[Reject]
-
-
-@task(cache_policy=NO_CACHE)
-def read_source(source: str) -> tuple[list[RawArticle], list[Reject], float]:
-    """Read one file or folder into raw articles and rejects."""
-    started = time.perf_counter()
-    articles: list[RawArticle] = []
-    rejects: list[Reject] = []
-    for item in read_path(Path(source)):
-        (rejects if isinstance(item, Reject) else articles).append(item)
-    return articles, rejects, time.perf_counter() - started
+    # Other addresses of the articles seen (feed links, redirects): (canonical url, article_id).
+    aliases: list[tuple[str, str]] = field(default_factory=list)
 
 
 @task(cache_policy=NO_CACHE)
@@ -94,9 +92,14 @@ def plan_articles(raw_articles: list[RawArticle], db_path: Path, scorer_version:
     started = time.perf_counter()
     fetched_at = datetime.now(UTC)
     articles: dict[str, Article] = {}
+    undeclared: set[str] = set()
+    aliases: list[tuple[str, str]] = []
     for raw in raw_articles:
         article = normalize_article(raw, fetched_at=fetched_at)
+        if article.article_id not in articles and raw.language is None:
+            undeclared.add(article.article_id)
         articles.setdefault(article.article_id, article)
+        aliases += [(url, article.article_id) for url in map(canonical_url, raw.link_urls) if url]
     with store.open_store(db_path) as con:
         stored = store.stored_states(con, list(articles))
     counts: Counter = Counter(articles_seen=len(articles))
@@ -112,8 +115,12 @@ def plan_articles(raw_articles: list[RawArticle], db_path: Path, scorer_version:
         else:
             counts["articles_unchanged"] += 1
             continue
+        if article.article_id in undeclared:
+            # Only what will be stored is detected: an unchanged article keeps its language.
+            article = replace(article, language=detect_language(f"{article.title}\n\n{article.text}"))
+        counts["articles_not_english"] += article.language not in SCORED_LANGUAGES
         to_score.append(article)
-    return Plan(to_score, counts, []), time.perf_counter() - started
+    return Plan(to_score, counts, [], aliases), time.perf_counter() - started
 
 
 @task(cache_policy=NO_CACHE)
@@ -159,10 +166,19 @@ def pipeline_flow(
     lexicon_file: str | None = None,
     batch_articles: int = 500,
     flow_label: str = "run",
+    config_file: str | None = None,
+    fetch_pages: bool = True,
+    field_map: list[str] | None = None,
 ) -> RunSummary:
-    """Ingest ``sources`` into the DuckDB store at ``db_path`` and refresh the report."""
+    """Ingest ``sources`` into the DuckDB store at ``db_path`` and refresh the report.
+
+    A source is an http(s) URL (a feed or an article page), a file or a folder; the
+    ``config_file`` (tonewatch.toml, or "default") adds its sources, outlets and fetch limits.
+    """
     started = time.perf_counter()
     db = Path(db_path)
+    config = load_config(config_file)
+    specs = source_specs(sources, config, parse_field_map(field_map or []))
     actors = tuple(Path(p) for p in actors_files or ())
     lexicon = Path(lexicon_file) if lexicon_file else None
     context = scoring_context(actors, lexicon)
@@ -171,16 +187,14 @@ def pipeline_flow(
         run_id = store.start_run(con, flow=flow_label, scorer_version=context.scorer_version)
     summary = RunSummary(run_id, db, Path(report_path) if report_path else None)
 
-    raw_articles: list[RawArticle] = []
-    rejects: list[Reject] = []
-    summary.task_runs += len(sources)
-    for articles, source_rejects, seconds in (f.result() for f in read_source.map(sources)):
-        raw_articles.extend(articles)
-        rejects.extend(source_rejects)
-        summary.stage_seconds["ingest"] += seconds
+    ingested = ingest_sources(specs, db_path=db, config=config, fetch_pages=fetch_pages)
+    summary.task_runs += ingested.task_runs
+    summary.stage_seconds["ingest"] += ingested.seconds
+    summary.counts.update(ingested.counts)
+    rejects: list[Reject] = ingested.rejects
 
     summary.task_runs += 1
-    plan, seconds = plan_articles(raw_articles, db, context.scorer_version)
+    plan, seconds = plan_articles(ingested.articles, db, context.scorer_version)
     summary.stage_seconds["normalize"] += seconds
     summary.counts.update(plan.counts)
 
@@ -194,10 +208,24 @@ def pipeline_flow(
         summary.counts["edges_found"] += len(rows.edges["article_id"])
         summary.stage_seconds["store"] += store_batch(db, batch, rows, context.scorer_version)
 
+    if plan.to_score:
+        summary.task_runs += 1
+        _, seconds = find_copies(db, plan.to_score)
+        summary.stage_seconds["normalize"] += seconds
+
     summary.counts["rejects"] = len(rejects)
     summary.reject_reasons.update(r.reason for r in rejects)
     with store.open_store(db) as con:
         store.record_rejects(con, run_id, rejects)
+        # Only now that the articles are stored: a crash before this refetches, never loses.
+        store.record_article_urls(con, plan.aliases)
+        store.record_fetches(
+            con,
+            [
+                (f.url, f.validators.etag, f.validators.last_modified, f.status, f.outcome)
+                for f in ingested.fetches
+            ],
+        )
         store.link_duplicates(con)
         summary.totals = store.table_counts(con)
 

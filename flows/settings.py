@@ -15,6 +15,19 @@ MAX_ARTICLE_CHARS = 2_000_000
 SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus" / "articles.jsonl"
 DEFAULT_REGISTRY = Path(__file__).parent.parent / "transforms" / "data" / "actors.toml"
 DEFAULT_LEXICON = Path(__file__).parent.parent / "transforms" / "data" / "lexicon.toml"
+# Ingestion from the network: the shipped config (feeds and outlets) and the fetch defaults
+# a config's [fetch] table can change.
+DEFAULT_INGEST_CONFIG = Path(__file__).parent / "data" / "tonewatch.toml"
+DEFAULT_HTTP_TIMEOUT_SECONDS = 20.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_REDIRECTS = 5
+DEFAULT_REQUESTS_PER_HOST = 2
+DEFAULT_FETCH_CONCURRENCY = 8
+DEFAULT_RETRY_DELAYS_SECONDS = (2, 10, 30)
+MAX_FEED_ENTRIES = 500
+# A page that could not be used (404, no article text) is not fetched again for this long.
+REJECTED_URL_RETRY_DAYS = 7
 
 
 def default_db_path() -> Path:

@@ -16,11 +16,10 @@ import duckdb
 import polars as pl
 
 from ..transforms.analyze import BatchRows
+from ..transforms.dedup import duplicate_roots
 from ..transforms.errors import StoreError
 from ..transforms.records import Article, Reject
 from ..transforms.registry import Registry
-
-SCHEMA_VERSION = 1
 
 _MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -145,7 +144,42 @@ _MIGRATIONS: list[tuple[int, str, str]] = [
             where a.dup_of is null group by all;
         """,
     ),
+    (
+        2,
+        "ingest: author and flags, fetch state, URL aliases, near-duplicate bands",
+        """
+        alter table articles add column author varchar;
+        alter table articles add column is_summary boolean not null default false;
+        alter table articles add column is_undated boolean not null default false;
+        alter table runs add column articles_not_english integer;
+        alter table runs add column sources_not_modified integer;
+        alter table runs add column links_skipped integer;
+        create table article_urls (
+            url varchar primary key,
+            article_id varchar not null
+        );
+        create table fetch_state (
+            url varchar primary key,
+            etag varchar,
+            last_modified varchar,
+            http_status integer,
+            outcome varchar not null,
+            checked_at timestamptz not null
+        );
+        create table article_bands (
+            article_id varchar not null,
+            bucket bigint not null
+        );
+        create table near_duplicates (
+            article_id varchar not null,
+            other_id varchar not null,
+            jaccard double not null
+        );
+        """,
+    ),
 ]
+# The newest schema this code knows: the last migration's version.
+SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 
 @dataclass(frozen=True)
@@ -313,6 +347,9 @@ _ARTICLE_SCHEMA = {
     "content_hash": pl.Utf8,
     "source": pl.Utf8,
     "is_sample": pl.Boolean,
+    "author": pl.Utf8,
+    "is_summary": pl.Boolean,
+    "is_undated": pl.Boolean,
 }
 
 
@@ -346,9 +383,11 @@ def write_batch(
                 con.execute(f"delete from {table} where article_id in (select article_id from article_batch)")
             con.execute(
                 """
-                insert into articles
+                insert into articles (article_id, url, outlet, outlet_home, published_at, title, text,
+                                      language, content_hash, dup_of, source, is_sample, scorer_version,
+                                      ingested_at, updated_at, author, is_summary, is_undated)
                 select article_id, url, outlet, outlet_home, published_at, title, text, language,
-                       content_hash, null, source, is_sample, ?, ?, ?
+                       content_hash, null, source, is_sample, ?, ?, ?, author, is_summary, is_undated
                 from article_batch
                 on conflict (article_id) do update set
                     url = excluded.url, outlet = excluded.outlet, outlet_home = excluded.outlet_home,
@@ -356,7 +395,8 @@ def write_batch(
                     text = excluded.text, language = excluded.language,
                     content_hash = excluded.content_hash, source = excluded.source,
                     is_sample = excluded.is_sample, scorer_version = excluded.scorer_version,
-                    updated_at = excluded.updated_at
+                    updated_at = excluded.updated_at, author = excluded.author,
+                    is_summary = excluded.is_summary, is_undated = excluded.is_undated
                 """,
                 [scorer_version, now, now],
             )
@@ -381,26 +421,218 @@ def write_batch(
             con.unregister(name)
 
 
+def _register_ids(con: duckdb.DuckDBPyConnection, name: str, column: str, values: Sequence[str]) -> None:
+    con.register(name, pl.DataFrame({column: list(values)}, schema={column: pl.Utf8}).to_arrow())
+
+
 def link_duplicates(con: duckdb.DuckDBPyConnection) -> int:
-    """Point each copy of an identical story at its earliest copy (``dup_of``); returns copies."""
-    with transaction(con):
-        con.execute(
-            """
-            update articles set dup_of = first.first_id
-            from (
-                select article_id,
-                       first_value(article_id) over (
-                           partition by content_hash order by published_at, article_id
-                       ) as first_id
-                from articles
-            ) first
-            where articles.article_id = first.article_id
-              and articles.dup_of is distinct from
-                  (case when first.first_id = first.article_id then null else first.first_id end)
-            """
+    """Point each copy of a story at its earliest copy (``dup_of``); returns the number of copies.
+
+    Copies are identical texts (same content hash) and near-duplicates (``near_duplicates``),
+    taken transitively. Recomputed from scratch each time, so running it twice changes nothing.
+    """
+    rows = con.execute(
+        """
+        with exact as (
+            select article_id,
+                   first_value(article_id) over (partition by content_hash order by article_id) as other_id
+            from articles
+        ),
+        pairs as (
+            select article_id, other_id from exact where article_id <> other_id
+            union all
+            select article_id, other_id from near_duplicates
         )
-        con.execute("update articles set dup_of = null where dup_of = article_id")
-    return int(_one(con, "select count(*) from articles where dup_of is not null")[0])
+        select p.article_id, p.other_id, a.published_at, b.published_at
+        from pairs p
+        join articles a on a.article_id = p.article_id
+        join articles b on b.article_id = p.other_id
+        """
+    ).fetchall()
+    order = {}
+    for article_id, other_id, published_a, published_b in rows:
+        order[article_id], order[other_id] = published_a, published_b
+    roots = duplicate_roots(((r[0], r[1]) for r in rows), order)
+    mapping = pl.DataFrame(
+        {"article_id": list(roots), "root_id": list(roots.values())},
+        schema={"article_id": pl.Utf8, "root_id": pl.Utf8},
+    ).to_arrow()
+    con.register("duplicate_roots", mapping)
+    try:
+        with transaction(con):
+            con.execute(
+                """
+                update articles set dup_of = r.root_id from duplicate_roots r
+                where articles.article_id = r.article_id and articles.dup_of is distinct from r.root_id
+                """
+            )
+            con.execute(
+                "update articles set dup_of = null where dup_of is not null"
+                " and article_id not in (select article_id from duplicate_roots)"
+            )
+    finally:
+        con.unregister("duplicate_roots")
+    return len(roots)
+
+
+def replace_bands(con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]]) -> None:
+    """Store each article's LSH band keys, replacing any it had (its text may have changed)."""
+    frame = pl.DataFrame(
+        {
+            "article_id": [a for a, keys in bands.items() for _ in keys],
+            "bucket": [k for keys in bands.values() for k in keys],
+        },
+        schema={"article_id": pl.Utf8, "bucket": pl.Int64},
+    ).to_arrow()
+    _register_ids(con, "band_ids", "article_id", list(bands))
+    con.register("band_batch", frame)
+    try:
+        with transaction(con):
+            con.execute("delete from article_bands where article_id in (select article_id from band_ids)")
+            con.execute("insert into article_bands select article_id, bucket from band_batch")
+    finally:
+        con.unregister("band_batch")
+        con.unregister("band_ids")
+
+
+def band_candidates(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs (one of ``article_ids``, any stored article) sharing at least one band key."""
+    if not article_ids:
+        return []
+    _register_ids(con, "candidate_ids", "article_id", article_ids)
+    try:
+        rows = con.execute(
+            """
+            select distinct mine.article_id, other.article_id
+            from article_bands mine
+            join article_bands other on other.bucket = mine.bucket and other.article_id <> mine.article_id
+            where mine.article_id in (select article_id from candidate_ids)
+            """
+        ).fetchall()
+    finally:
+        con.unregister("candidate_ids")
+    return [(row[0], row[1]) for row in rows]
+
+
+def read_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str]:
+    """The stored text of each of ``article_ids``."""
+    if not article_ids:
+        return {}
+    _register_ids(con, "text_ids", "article_id", article_ids)
+    try:
+        rows = con.execute(
+            "select article_id, text from articles where article_id in (select article_id from text_ids)"
+        ).fetchall()
+    finally:
+        con.unregister("text_ids")
+    return {row[0]: row[1] for row in rows}
+
+
+def replace_near_duplicates(
+    con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], pairs: Sequence[tuple[str, str, float]]
+) -> None:
+    """Replace every near-duplicate pair involving ``article_ids`` with ``pairs``."""
+    frame = pl.DataFrame(
+        {
+            "article_id": [p[0] for p in pairs],
+            "other_id": [p[1] for p in pairs],
+            "jaccard": [p[2] for p in pairs],
+        },
+        schema={"article_id": pl.Utf8, "other_id": pl.Utf8, "jaccard": pl.Float64},
+    ).to_arrow()
+    _register_ids(con, "pair_ids", "article_id", article_ids)
+    con.register("pair_batch", frame)
+    try:
+        with transaction(con):
+            con.execute(
+                "delete from near_duplicates where article_id in (select article_id from pair_ids)"
+                " or other_id in (select article_id from pair_ids)"
+            )
+            con.execute("insert into near_duplicates select article_id, other_id, jaccard from pair_batch")
+    finally:
+        con.unregister("pair_batch")
+        con.unregister("pair_ids")
+
+
+def known_urls(con: duckdb.DuckDBPyConnection, urls: Sequence[str], *, rejected_since: datetime) -> set[str]:
+    """Those of ``urls`` already stored (as an article or an alias), or rejected after ``rejected_since``."""
+    if not urls:
+        return set()
+    _register_ids(con, "wanted_urls", "url", list(dict.fromkeys(urls)))
+    try:
+        rows = con.execute(
+            """
+            select url from wanted_urls
+            where url in (select url from articles where url is not null)
+               or url in (select url from article_urls)
+               or url in (select url from fetch_state where outcome = 'rejected' and checked_at >= ?)
+            """,
+            [rejected_since],
+        ).fetchall()
+    finally:
+        con.unregister("wanted_urls")
+    return {row[0] for row in rows}
+
+
+def fetch_validators(
+    con: duckdb.DuckDBPyConnection, urls: Sequence[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """The (ETag, Last-Modified) last seen for each of ``urls`` that has any."""
+    if not urls:
+        return {}
+    _register_ids(con, "validator_urls", "url", list(dict.fromkeys(urls)))
+    try:
+        rows = con.execute(
+            """
+            select f.url, f.etag, f.last_modified from fetch_state f
+            where f.url in (select url from validator_urls) and f.outcome = 'ok'
+              and (f.etag is not null or f.last_modified is not null)
+            """
+        ).fetchall()
+    finally:
+        con.unregister("validator_urls")
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def record_fetches(
+    con: duckdb.DuckDBPyConnection,
+    fetches: Sequence[tuple[str, str | None, str | None, int | None, str]],
+) -> None:
+    """Upsert (url, etag, last_modified, http_status, outcome) rows into ``fetch_state``."""
+    if not fetches:
+        return
+    now = datetime.now(UTC)
+    with transaction(con):
+        con.executemany(
+            """
+            insert into fetch_state values (?, ?, ?, ?, ?, ?)
+            on conflict (url) do update set etag = excluded.etag, last_modified = excluded.last_modified,
+                http_status = excluded.http_status, outcome = excluded.outcome,
+                checked_at = excluded.checked_at
+            """,
+            [[url, etag, modified, status, outcome, now] for url, etag, modified, status, outcome in fetches],
+        )
+
+
+def record_article_urls(con: duckdb.DuckDBPyConnection, aliases: Sequence[tuple[str, str]]) -> None:
+    """Remember other addresses (feed links, redirects) of stored articles: (url, article_id)."""
+    if not aliases:
+        return
+    frame = pl.DataFrame(
+        {"url": [a[0] for a in aliases], "article_id": [a[1] for a in aliases]},
+        schema={"url": pl.Utf8, "article_id": pl.Utf8},
+    ).unique(subset="url", keep="last")
+    con.register("alias_batch", frame.to_arrow())
+    try:
+        with transaction(con):
+            con.execute(
+                """
+                insert into article_urls select url, article_id from alias_batch
+                on conflict (url) do update set article_id = excluded.article_id
+                """
+            )
+    finally:
+        con.unregister("alias_batch")
 
 
 def record_rejects(con: duckdb.DuckDBPyConnection, run_id: str, rejects: Sequence[Reject]) -> None:
@@ -440,6 +672,9 @@ def finish_run(
         "mentions_found",
         "edges_found",
         "rejects",
+        "articles_not_english",
+        "sources_not_modified",
+        "links_skipped",
     ]
     assignments = ", ".join(f"{c} = ?" for c in columns)
     con.execute(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tonewatch.flows.cli import app
 
-COMMANDS = ("demo", "run", "report", "query")
+COMMANDS = ("demo", "run", "ingest", "report", "query")
 runner = CliRunner()
 
 

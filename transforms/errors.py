@@ -4,6 +4,7 @@ TonewatchError            anything a user can fix: names the input and the probl
  ├── RegistryError        the actor registry (TOML) is malformed or inconsistent
  ├── LexiconError         the lexicon additions file is malformed
  ├── SourceError          a source (file, folder, feed, URL) cannot be read at all
+ ├── ConfigError          the ingest config (tonewatch.toml) is malformed
  └── StoreError           the DuckDB file cannot be opened, is busy, or has a newer schema
 """
 
@@ -22,6 +23,10 @@ class LexiconError(TonewatchError):
 
 class SourceError(TonewatchError):
     """A source cannot be read at all (a bad article inside a readable source is a reject)."""
+
+
+class ConfigError(TonewatchError):
+    """The ingest config (tonewatch.toml) is malformed: names the file, the entry and the key."""
 
 
 class StoreError(TonewatchError):

@@ -38,7 +38,8 @@ _SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|mc_cid|mc_eid|igshid|ocid|cmpid|ref|ref_src|"
-    r"_ga|yclid|msclkid|spm|share|smid|taid)$",
+    r"_ga|yclid|msclkid|spm|share|smid|taid|_hsenc|_hsmi|mkt_tok|xtor|at_medium|at_campaign|"
+    r"ns_mchannel|ns_campaign|ns_source|ns_linkname|cmp|s_cid|__twitter_impression)$",
     re.IGNORECASE,
 )
 DEFAULT_OUTLET = "unknown outlet"
@@ -109,4 +110,7 @@ def normalize_article(raw: RawArticle, *, fetched_at: datetime) -> Article:
         content_hash=digest,
         source=raw.source,
         is_sample=raw.is_sample,
+        author=clean_text(raw.author or "").replace("\n", " ") or None,
+        is_summary=raw.is_summary,
+        is_undated=raw.published_at is None,
     )

@@ -22,6 +22,12 @@ class RawArticle:
     outlet_home: str | None = None
     language: str | None = None
     is_sample: bool = False
+    author: str | None = None
+    # True when the text is a feed entry's summary, not the full article.
+    is_summary: bool = False
+    # Other addresses that led to this article (feed link, redirects), so a later run
+    # can skip them without fetching.
+    link_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,10 @@ class Article:
     source: str
     is_sample: bool = False
     dup_of: str | None = None
+    author: str | None = None
+    is_summary: bool = False
+    # True when the source gave no date: published_at is then the time it was fetched.
+    is_undated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,25 +1,30 @@
-"""Read articles from local files and folders: saved-article text (.txt/.md) and JSON lines.
+"""Read articles from local files and folders, choosing the reader by the file's suffix.
 
-Each reader yields ``RawArticle``s or ``Reject``s; one bad article never stops the others.
+Saved-article text (.txt, .md), HTML pages (.html, .htm), JSON (.json), JSON lines (.jsonl,
+.ndjson), CSV (.csv) and saved RSS/Atom feeds (.xml, .rss, .atom). Each reader yields
+``RawArticle``s or ``Reject``s (and, for feeds, ``PendingPage``s); one bad article never
+stops the others.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from dateutil import parser as date_parser
 
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS, MAX_SOURCE_FILE_BYTES
+from .feeds import ParsedFeed, PendingPage, parse_feed
+from .pages import read_html
+from .tabular import FieldMap, host_outlet, parse_csv, parse_json, parse_jsonl
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom"})
 JSONL_FIELDS = ("url", "outlet", "published_at", "title", "text")
 
 _ORIGINAL_URL = re.compile(r"^\s*Original url:\s*(?:<(?P<inline>[^>\s]+)>)?\s*$", re.IGNORECASE)
@@ -33,10 +38,18 @@ _PHOTO_CREDIT = re.compile(
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _DATE_LINE_MAX_CHARS = 60
 _FOLDER_DOCS = ("README", "LICENSE", "LICENCE", "CHANGELOG")
+# Text files holding NUL bytes are binary whatever their suffix says.
+_BINARY_PROBE_BYTES = 8192
+
+SourceItem = RawArticle | Reject | PendingPage
 
 
 class _Unusable(Exception):
-    """An article that cannot be used; its message is the reject reason."""
+    """An article that cannot be used: a short reason (what the summary counts) and the detail."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
 
 
 def _is_article_file(path: Path, root: Path) -> bool:
@@ -60,12 +73,71 @@ def iter_source_files(source: Path) -> Iterator[Path]:
         yield source
 
 
-def read_file(path: Path) -> Iterator[RawArticle | Reject]:
-    """Read one file into raw articles, or rejects naming the file and the problem."""
+def _read_saved_article(
+    text: str, source: str, field_map: FieldMap, fetch_pages: bool
+) -> Iterator[SourceItem]:
+    try:
+        yield parse_saved_article(text, source=source)
+    except _Unusable as exc:
+        yield Reject(source, exc.reason, exc.detail)
+
+
+def _read_jsonl(text: str, source: str, field_map: FieldMap, fetch_pages: bool) -> Iterator[SourceItem]:
+    yield from parse_jsonl(text, source=source, field_map=field_map)
+
+
+def _read_json(text: str, source: str, field_map: FieldMap, fetch_pages: bool) -> Iterator[SourceItem]:
+    yield from parse_json(text, source=source, field_map=field_map)
+
+
+def _read_csv(text: str, source: str, field_map: FieldMap, fetch_pages: bool) -> Iterator[SourceItem]:
+    yield from parse_csv(text, source=source, field_map=field_map)
+
+
+def _read_html(data: bytes, source: str, field_map: FieldMap, fetch_pages: bool) -> Iterator[SourceItem]:
+    yield read_html(data, source=source)
+
+
+def _read_feed(data: bytes, source: str, field_map: FieldMap, fetch_pages: bool) -> Iterator[SourceItem]:
+    parsed = parse_feed(data, source=source, fetch_pages=fetch_pages)
+    if isinstance(parsed, ParsedFeed):
+        yield from parsed.articles
+        yield from parsed.pages
+        yield from parsed.rejects
+    else:
+        yield parsed
+
+
+TextReader = Callable[[str, str, FieldMap, bool], Iterator[SourceItem]]
+BytesReader = Callable[[bytes, str, FieldMap, bool], Iterator[SourceItem]]
+# One reader per suffix. Text readers get UTF-8 text; bytes readers decode for themselves
+# (an HTML page declares its charset, a feed its XML encoding).
+TEXT_READERS: dict[str, TextReader] = {
+    **dict.fromkeys(TEXT_SUFFIXES, _read_saved_article),
+    **dict.fromkeys(JSONL_SUFFIXES, _read_jsonl),
+    ".json": _read_json,
+    ".csv": _read_csv,
+}
+BYTES_READERS: dict[str, BytesReader] = {
+    **dict.fromkeys(HTML_SUFFIXES, _read_html),
+    **dict.fromkeys(FEED_SUFFIXES, _read_feed),
+}
+SUPPORTED_SUFFIXES = frozenset(TEXT_READERS) | frozenset(BYTES_READERS)
+# An empty batch file means "nothing today"; an empty article file is unusable.
+_EMPTY_IS_NOTHING = JSONL_SUFFIXES | {".csv"}
+
+
+def read_file(path: Path, *, field_map: FieldMap = (), fetch_pages: bool = False) -> Iterator[SourceItem]:
+    """Read one file into raw articles, or rejects naming the file and the problem.
+
+    ``field_map`` maps article fields to JSON/CSV columns; with ``fetch_pages`` a saved
+    feed's summary-only entries come out as ``PendingPage``s instead of summaries.
+    """
     suffix = path.suffix.lower()
+    source = str(path)
     if suffix not in SUPPORTED_SUFFIXES:
         yield Reject(
-            str(path),
+            source,
             "unsupported file type",
             f"{suffix or 'no suffix'}; expected one of " + ", ".join(sorted(SUPPORTED_SUFFIXES)),
         )
@@ -73,24 +145,28 @@ def read_file(path: Path) -> Iterator[RawArticle | Reject]:
     try:
         size = path.stat().st_size
         if size > MAX_SOURCE_FILE_BYTES:
-            yield Reject(str(path), "too large", f"{size} bytes; the limit is {MAX_SOURCE_FILE_BYTES}")
+            yield Reject(source, "too large", f"{size} bytes; the limit is {MAX_SOURCE_FILE_BYTES}")
             return
         data = path.read_bytes()
     except OSError as exc:
-        yield Reject(str(path), "unreadable", exc.strerror or str(exc))
+        yield Reject(source, "unreadable", exc.strerror or str(exc))
+        return
+    if not data.strip():
+        if suffix not in _EMPTY_IS_NOTHING:
+            yield Reject(source, "empty text")
+        return
+    if suffix in BYTES_READERS:
+        yield from BYTES_READERS[suffix](data, source, field_map, fetch_pages)
         return
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield Reject(str(path), "not UTF-8 text", f"byte {exc.start}: {exc.reason}")
+        yield Reject(source, "not UTF-8 text", f"byte {exc.start}: {exc.reason}")
         return
-    if suffix in JSONL_SUFFIXES:
-        yield from parse_jsonl(text, source=str(path))
-    else:
-        try:
-            yield parse_saved_article(text, source=str(path))
-        except _Unusable as exc:
-            yield Reject(str(path), str(exc))
+    if "\x00" in text[:_BINARY_PROBE_BYTES]:
+        yield Reject(source, "binary data", "NUL bytes in a text file")
+        return
+    yield from TEXT_READERS[suffix](text, source, field_map, fetch_pages)
 
 
 def _parse_date(value: str) -> datetime | None:
@@ -98,11 +174,6 @@ def _parse_date(value: str) -> datetime | None:
         return date_parser.parse(value, fuzzy=False)
     except (ValueError, OverflowError, TypeError):
         return None
-
-
-def _host_outlet(url: str | None) -> str | None:
-    host = urlsplit(url).hostname if url else None
-    return host.removeprefix("www.") if host else None
 
 
 def parse_saved_article(text: str, *, source: str) -> RawArticle:
@@ -156,59 +227,12 @@ def parse_saved_article(text: str, *, source: str) -> RawArticle:
         raise _Unusable("empty text")
     article_text = "\n\n".join(body)
     if len(article_text) > MAX_ARTICLE_CHARS:
-        raise _Unusable(f"article text longer than {MAX_ARTICLE_CHARS} characters")
+        raise _Unusable("too large", f"article text longer than {MAX_ARTICLE_CHARS} characters")
     return RawArticle(
         source=source,
         url=url,
-        outlet=_host_outlet(url) or author,
+        outlet=host_outlet(url) or author,
         published_at=published_at,
         title=title,
         text=article_text,
-    )
-
-
-def parse_jsonl(text: str, *, source: str) -> Iterator[RawArticle | Reject]:
-    """One article per line (url, outlet, published_at, title, text); bad lines are rejects."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
-        try:
-            yield _jsonl_article(line, where)
-        except _Unusable as exc:
-            yield Reject(where, str(exc))
-
-
-def _jsonl_article(line: str, where: str) -> RawArticle:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise _Unusable(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
-    if not isinstance(record, dict):
-        raise _Unusable(f"expected a JSON object, got {type(record).__name__}")
-    for name in ("title", "text"):
-        if not isinstance(record.get(name), str):
-            raise _Unusable(f"field {name!r} must be a string, got {record.get(name)!r:.40}")
-    if not record["text"].strip():
-        raise _Unusable("empty text")
-    if len(record["text"]) > MAX_ARTICLE_CHARS:
-        raise _Unusable(f"article text longer than {MAX_ARTICLE_CHARS} characters")
-    published_raw = record.get("published_at")
-    published_at = None
-    if published_raw not in (None, ""):
-        published_at = _parse_date(str(published_raw))
-        if published_at is None:
-            raise _Unusable(f"published_at is not a date: {published_raw!r:.40}")
-    url = record.get("url") if isinstance(record.get("url"), str) else None
-    outlet = record.get("outlet") if isinstance(record.get("outlet"), str) else None
-    return RawArticle(
-        source=where,
-        url=url,
-        outlet=outlet or _host_outlet(url),
-        published_at=published_at,
-        title=record["title"],
-        text=record["text"],
-        outlet_home=record.get("outlet_home") if isinstance(record.get("outlet_home"), str) else None,
-        language=record.get("language") if isinstance(record.get("language"), str) else None,
-        is_sample=record.get("sample") is True,
     )
