@@ -7,6 +7,8 @@ anything else raised from here is a bug.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -140,6 +142,32 @@ def check_url(url: str) -> None:
         raise FetchFailed(url, "invalid URL", "no host")
 
 
+def _is_private(host: str) -> bool:
+    """True when ``host`` is, or resolves to, an address that is not on the public internet."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False  # the request itself will fail and say so
+    addresses = {info[4][0].split("%", 1)[0] for info in infos}
+    return any(not ipaddress.ip_address(address).is_global for address in addresses)
+
+
+def _check_destination(url: str, target: str, origin: str | None) -> None:
+    """Refuse a private address (loopback, LAN, cloud metadata) unless the origin is private too.
+
+    A source you name is trusted; a link in a public feed, or a redirect from a public site,
+    to 169.254.169.254 or 10.0.0.5 is not followed, so feed content cannot make tonewatch
+    read your internal network into the store.
+    """
+    host = urlsplit(target).hostname or ""
+    if not _is_private(host):
+        return
+    origin_host = urlsplit(origin).hostname if origin and "://" in origin else None
+    if origin_host and _is_private(origin_host):
+        return
+    raise FetchFailed(url, "private address", f"{host} is not on the public internet; linked from {origin}")
+
+
 def fetch(
     client: httpx.Client,
     url: str,
@@ -147,9 +175,17 @@ def fetch(
     settings: FetchSettings,
     validators: Validators | None = None,
     accept: str = PAGE_ACCEPT,
+    origin: str | None = None,
 ) -> Response:
-    """GET ``url`` (conditionally when ``validators`` are given), following checked redirects."""
+    """GET ``url`` (conditionally when ``validators`` are given), following checked redirects.
+
+    ``origin`` is where the URL was found (a feed); without one, ``url`` is a source the user
+    named, and only its redirects are checked for private addresses.
+    """
     check_url(url)
+    origin = origin or url
+    if origin != url:
+        _check_destination(url, url, origin)
     headers = {"Accept": accept}
     if validators and validators.etag:
         headers["If-None-Match"] = validators.etag
@@ -177,6 +213,7 @@ def fetch(
             raise FetchFailed(url, "redirect loop", f"{current} -> {target}")
         if len(hops) >= settings.max_redirects:
             raise FetchFailed(url, "too many redirects", f"more than {settings.max_redirects}")
+        _check_destination(url, target, origin)
         hops.append(target)
         seen.add(target)
         current = target

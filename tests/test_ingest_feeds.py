@@ -210,7 +210,10 @@ def test_failing_feed_url_is_a_reject_with_the_status(server):
 
 def test_pages_of_summary_entries_are_fetched_and_merged_with_the_entry(server):
     parsed = _read(server, "/rss")
-    pages = [*parsed.pages, PendingPage(server.url("/pages/busy"), "rss", "Busy", "", None, None, None, None)]
+    pages = [
+        *parsed.pages,
+        PendingPage(server.url("/pages/busy"), server.url("/rss"), "Busy", "", None, None, None, None),
+    ]
     with new_client(SETTINGS) as client:
         result = fetch_pages(pages, client=client, settings=SETTINGS)
     (article,) = result.articles

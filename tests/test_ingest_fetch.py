@@ -231,3 +231,23 @@ def test_requests_per_host_are_limited(server):
 def test_fetch_settings_are_checked_when_built(options, message):
     with pytest.raises(ValueError, match=message):
         FetchSettings(**options)
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (None, True),  # a source the user names is trusted
+        ("http://127.0.0.1:9/feed.xml", True),  # a feed on a private network may link inside it
+        ("http://8.8.8.8/feed.xml", False),  # a public feed may not (only the literal is looked at)
+        ("/home/me/saved/feed.xml", False),  # nor may a saved feed file
+    ],
+)
+def test_links_to_private_addresses_are_followed_only_from_private_origins(server, client, origin, allowed):
+    before = server.hits["/page"]
+    if allowed:
+        assert fetch(client, server.url("/page"), settings=SETTINGS, origin=origin).status == 200
+    else:
+        with pytest.raises(FetchFailed, match="private address") as caught:
+            fetch(client, server.url("/page"), settings=SETTINGS, origin=origin)
+        assert caught.value.detail == f"127.0.0.1 is not on the public internet; linked from {origin}"
+        assert server.hits["/page"] == before  # refused before connecting

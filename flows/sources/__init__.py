@@ -161,7 +161,7 @@ def _fetch_page(
     client: httpx.Client, page: PendingPage, settings: FetchSettings
 ) -> RawArticle | Reject | FetchFailed:
     try:
-        response = fetch(client, page.url, settings=settings)
+        response = fetch(client, page.url, settings=settings, origin=page.source)
     except FetchFailed as failure:
         if failure.is_transient:
             return failure
