@@ -110,7 +110,7 @@ def actor_leaderboard_figure(
     min_statements: int = MIN_STATEMENTS,
     title: str = LEADERBOARD_TITLE,
 ) -> go.Figure:
-    """Three panels: warmest targets, coldest targets (mean tone), most active speakers (count).
+    """Three panels: most positive and most negative targets (mean tone), most active speakers.
 
     ``targets``: rank_group, target_actor, target, target_bloc, mean_tone, n (only targets
     with at least ``min_statements``); ``speakers``: source_actor, speaker, source_bloc, n,
@@ -123,8 +123,8 @@ def actor_leaderboard_figure(
         cols=3,
         horizontal_spacing=0.16,
         subplot_titles=[
-            f"Warmest targets (n ≥ {min_statements})",
-            f"Coldest targets (n ≥ {min_statements})",
+            f"Most positive targets (n ≥ {min_statements})",
+            f"Most negative targets (n ≥ {min_statements})",
             "Most active speakers",
         ],
     )
@@ -194,7 +194,8 @@ def _actor_bars(
         orientation="h",
         marker={"color": [s.color for s in styles]},
         text=[f"n={n}" for n in rows["n"].to_list()],
-        textposition="auto",
+        textposition="outside",
+        cliponaxis=False,
         customdata=customdata,
         hovertemplate=(
             f"<b>%{{customdata[0]}}</b><br>{hover}<br><i>click: show the evidence</i><extra></extra>"

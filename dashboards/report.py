@@ -152,8 +152,8 @@ FIGURES = (
     ),
     _Figure(
         "figure-actor-leaderboard",
-        "Targets spoken of most warmly and most coldly (only those with {min} or more statements), and the"
-        " speakers with the most statements, in their bloc's colour. Click a bar for the sentences.",
+        "Targets spoken of most positively and most negatively (only those with {min} or more statements),"
+        " and the speakers with the most statements, in their bloc's colour. Click a bar for the sentences.",
         lambda d: actor_leaderboard_figure(
             d.target_leaders, d.speaker_leaders, d.blocs, min_statements=d.min_statements
         ),

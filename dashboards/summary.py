@@ -55,6 +55,8 @@ def summary_lines(
     limit: int = SUMMARY_SHIFTS,
 ) -> list[str]:
     """One line per biggest shift (at most ``limit``), then one on the coldest and warmest pairs."""
+    if shifts.is_empty() and dyad_totals.is_empty():
+        return ["No statements between blocs in this period."]
     lines = []
     for shift in shifts.head(limit).iter_rows(named=True):
         line = (

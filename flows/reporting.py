@@ -142,8 +142,8 @@ def assemble_report(
         "actors": options.actors,
         "count_duplicates": options.count_duplicates,
     }
-    statements = select_statements(edges.lazy(), **selection).collect()
-    voices = select_target_tones(tones.lazy(), **selection).collect()
+    statements = select_statements(_within(edges.lazy(), options), **selection).collect()
+    voices = select_target_tones(_within(tones.lazy(), options), **selection).collect()
     start, end = _period(options, stats)
     granularity = options.granularity
     if granularity == AUTO_GRANULARITY:
@@ -187,6 +187,22 @@ def assemble_report(
 
 def _period_count(series: pl.DataFrame) -> int:
     return series.filter(pl.col("n") > 0)["period"].n_unique() if not series.is_empty() else 0
+
+
+def _within(frame: pl.LazyFrame, options: ReportOptions) -> pl.LazyFrame:
+    """The rows published in [since, until): the store reads only those, frames from elsewhere may not."""
+    published = pl.col("published_at").dt.convert_time_zone("UTC")
+    if options.since is not None:
+        frame = frame.filter(published >= _utc_literal(options.since))
+    if options.until is not None:
+        frame = frame.filter(published < _utc_literal(options.until))
+    return frame
+
+
+def _utc_literal(moment: datetime) -> pl.Expr:
+    # A bare datetime is UTC, as a bare --since day is.
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return pl.lit(moment.astimezone(UTC), dtype=pl.Datetime("us", "UTC"))
 
 
 def _period(options: ReportOptions, stats: dict[str, object]) -> tuple[date | None, date | None]:

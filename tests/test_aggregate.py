@@ -254,6 +254,12 @@ def test_target_leaderboard_ranks_only_targets_with_enough_statements():
     ]
 
 
+def test_a_target_spoken_of_coldly_is_never_among_the_warmest():
+    cold = leaderboard_edges().filter(pl.col("target_actor") == "putin")
+    result = target_leaderboard(cold, min_statements=5, limit=8)
+    assert result.select("rank_group", "target_actor").rows() == [("coldest", "putin")]
+
+
 def test_speaker_leaderboard_counts_statements():
     result = speaker_leaderboard(leaderboard_edges(), limit=5)
     assert result.select("source_actor", "n").rows() == [("rubio", 10), ("peskov", 8)]

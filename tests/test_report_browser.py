@@ -241,6 +241,26 @@ def test_clicking_a_matrix_cell_shows_its_evidence(report):
     assert len(page.evaluate(VISIBLE_ROWS)) > len(rows)
 
 
+@pytest.mark.parametrize(
+    ("figure_id", "marks"),
+    [
+        ("figure-bloc-tone", ".scatterlayer .point"),
+        ("figure-dyad-timeline", ".scatterlayer .point"),
+        ("figure-outlet-framing", ".barlayer .point path"),
+        ("figure-actor-leaderboard", ".barlayer .point path"),
+    ],
+)
+def test_clicking_a_point_of_any_figure_shows_its_evidence(report, figure_id, marks):
+    page = report.page
+    page.locator(f"#{figure_id}").scroll_into_view_if_needed()
+    point = page.locator(f"#{figure_id} {marks}").first
+    box = point.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#evidence-active:not([hidden])")
+    assert page.locator("#evidence-active-label").text_content()
+    assert page.evaluate(VISIBLE_ROWS), "a point with no sentence behind it"
+
+
 def test_a_shift_card_button_shows_the_evidence_after_the_shift(report):
     page = report.page
     page.click("button.show-evidence")

@@ -73,6 +73,12 @@ def test_summary_says_so_when_nothing_shifted():
     ]
 
 
+def test_summary_of_an_empty_period():
+    assert summary_of(golden_corpus(), since=at("2030-01-01")) == [
+        "No statements between blocs in this period."
+    ]
+
+
 def test_daily_granularity_names_the_day():
     (first, _) = summary_of(golden_corpus(), granularity="day")
     assert first.startswith("Moscow → Washington rose from −0.21 to +0.34 on 17 Feb 2025;")

@@ -183,17 +183,22 @@ def dyad_totals(edges: pl.LazyFrame) -> pl.DataFrame:
 def target_leaderboard(
     edges: pl.LazyFrame, *, min_statements: int = MIN_STATEMENTS, limit: int = LEADERBOARD_SIZE
 ) -> pl.DataFrame:
-    """The warmest and the coldest targets among those with at least ``min_statements``.
+    """The most positive and the most negative targets among those with at least ``min_statements``.
 
-    Columns: rank_group ("warmest" or "coldest"), target_actor, target, target_bloc, mean_tone,
-    n, ci_low, ci_high. A target is in at most one group; warmest first, each strongest first.
+    Columns: rank_group ("warmest": mean tone above zero, or "coldest": below), target_actor,
+    target, target_bloc, mean_tone, n, ci_low, ci_high; warmest first, each strongest first.
+    When every target is spoken of coldly, there is no warmest one.
     """
     totals = tone_totals(edges, by=["target_actor", "target", "target_bloc"]).filter(
         pl.col("n") >= min_statements
     )
-    warmest = totals.sort(["mean_tone", "n", "target_actor"], descending=[True, True, False]).head(limit)
+    warmest = (
+        totals.filter(pl.col("mean_tone") > 0)
+        .sort(["mean_tone", "n", "target_actor"], descending=[True, True, False])
+        .head(limit)
+    )
     coldest = (
-        totals.join(warmest.select("target_actor"), on="target_actor", how="anti")
+        totals.filter(pl.col("mean_tone") < 0)
         .sort(["mean_tone", "n", "target_actor"], descending=[False, True, False])
         .head(limit)
     )
