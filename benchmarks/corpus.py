@@ -97,8 +97,7 @@ class _Writer:
             )
         if roll < 0.60:
             return (
-                f"{speaker[0]} said that the approach of {target[0]} to {topic} was {rng.choice(tone)}"
-                f"{tail}."
+                f"{speaker[0]} said that the approach of {target[0]} to {topic} was {rng.choice(tone)}{tail}."
             )
         if roll < 0.72:
             act = rng.choice(ACTS_POSITIVE if tone is POSITIVE else ACTS_NEGATIVE)
