@@ -75,26 +75,31 @@ def _run_pipeline(
     fetch_pages: bool = True,
     field_map: list[str] | None = None,
 ) -> None:
+    from .locking import run_lock
+
     prefect_env.configure(verbose=verbose)
     started = time.perf_counter()
-    from .orchestration import run_flow_cleanly
-    from .pipeline import pipeline_flow
-
-    imported = time.perf_counter()
     try:
-        summary, waited = run_flow_cleanly(
-            pipeline_flow,
-            expected_task_runs=lambda s: s.task_runs,
-            sources=[str(s) for s in sources],
-            db_path=str(db),
-            report_path=str(report),
-            actors_files=[str(a) for a in actors or []],
-            lexicon_file=str(lexicon) if lexicon else None,
-            flow_label=label,
-            config_file=config,
-            fetch_pages=fetch_pages,
-            field_map=field_map or [],
-        )
+        # Taken before Prefect starts, so a second run on the same file waits or gives up in
+        # seconds; the flow takes the same lock again (re-entrant) for deployment runs.
+        with run_lock(db):
+            from .orchestration import run_flow_cleanly
+            from .pipeline import pipeline_flow
+
+            imported = time.perf_counter()
+            summary, waited = run_flow_cleanly(
+                pipeline_flow,
+                expected_task_runs=lambda s: s.task_runs,
+                sources=[str(s) for s in sources],
+                db_path=str(db),
+                report_path=str(report),
+                actors_files=[str(a) for a in actors or []],
+                lexicon_file=str(lexicon) if lexicon else None,
+                flow_label=label,
+                config_file=config,
+                fetch_pages=fetch_pages,
+                field_map=field_map or [],
+            )
     except TonewatchError as error:
         raise _fail(error) from None
     total = time.perf_counter() - started
@@ -328,6 +333,34 @@ def query(
     else:
         with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=80, tbl_hide_dataframe_shape=True):
             typer.echo(str(frame))
+
+
+@app.command()
+def export(
+    db: DbOption,
+    parquet: Annotated[
+        Path,
+        typer.Option(
+            "--parquet",
+            help="Folder to write (replaced if it holds an earlier export).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Export every table as Parquet, partitioned by month, for DuckDB, Polars, Spark or a warehouse.
+
+    The snapshot is yours to query freely while scheduled runs keep writing the store.
+
+    Example: tonewatch export --parquet exports/tonewatch
+    """
+    from .export import export_parquet
+
+    try:
+        summary = export_parquet(db, parquet)
+    except TonewatchError as error:
+        raise _fail(error) from None
+    typer.echo(summary.line())
 
 
 @app.command()

@@ -28,6 +28,14 @@ DEFAULT_RETRY_DELAYS_SECONDS = (2, 10, 30)
 MAX_FEED_ENTRIES = 500
 # A page that could not be used (404, no article text) is not fetched again for this long.
 REJECTED_URL_RETRY_DAYS = 7
+# Concurrent access: a second pipeline run waits this long for the first (flows/locking.py);
+# opening a database another process holds is retried this long (flows/store.py), longer by
+# a run's writes than by a reader, so an analyst's export does not fail a scheduled run.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+LOCK_TIMEOUT_ENV_VAR = "TONEWATCH_LOCK_TIMEOUT_SECONDS"
+DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
+DEFAULT_WRITE_BUSY_TIMEOUT_SECONDS = 60.0
+BUSY_TIMEOUT_ENV_VAR = "TONEWATCH_BUSY_TIMEOUT_SECONDS"
 
 
 def default_db_path() -> Path:

@@ -5,6 +5,8 @@ All SQL lives here. Values are always bound parameters; table data goes in as Ar
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from ..transforms.dedup import duplicate_roots
 from ..transforms.errors import StoreError
 from ..transforms.records import Article, Reject
 from ..transforms.registry import Registry
+from .settings import BUSY_TIMEOUT_ENV_VAR, DEFAULT_BUSY_TIMEOUT_SECONDS, DEFAULT_WRITE_BUSY_TIMEOUT_SECONDS
 
 _MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -190,11 +193,48 @@ class StoredState:
     scorer_version: str | None
 
 
-def _busy_or_broken(path: Path, exc: Exception) -> StoreError:
+def _is_busy(exc: Exception) -> bool:
+    """DuckDB refused the file because another process holds it (measured with duckdb 1.x and 2.0:
+    a writer locks out every other process, readers included; readers lock out writers only)."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _busy_or_broken(path: Path, exc: Exception, *, waited_seconds: float = 0.0) -> StoreError:
     message = str(exc).splitlines()[0]
-    if "lock" in message.lower():
-        return StoreError(f"{path}: the database is busy (another tonewatch run holds it); retry later")
+    if _is_busy(exc):
+        return StoreError(
+            f"{path}: the database is busy (another process is writing to it, e.g. a tonewatch run);"
+            f" waited {waited_seconds:.0f} s, retry later"
+        )
     return StoreError(f"{path}: cannot open the database: {message}")
+
+
+def busy_timeout_seconds(*, read_only: bool) -> float:
+    """How long opening a busy database is retried: ``$TONEWATCH_BUSY_TIMEOUT_SECONDS``, else
+    10 s to read and 60 s to write."""
+    value = os.environ.get(BUSY_TIMEOUT_ENV_VAR)
+    default = DEFAULT_BUSY_TIMEOUT_SECONDS if read_only else DEFAULT_WRITE_BUSY_TIMEOUT_SECONDS
+    try:
+        return max(0.0, float(value)) if value else default
+    except ValueError:
+        raise StoreError(f"${BUSY_TIMEOUT_ENV_VAR}: expected a number of seconds, got {value!r}") from None
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying while another process holds the file: a run holds it only for short
+    write transactions, so a reader (or the next batch) usually gets in within a second."""
+    timeout = busy_timeout_seconds(read_only=read_only)
+    started = time.monotonic()
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            waited = time.monotonic() - started
+            if not _is_busy(exc) or waited >= timeout:
+                raise _busy_or_broken(path, exc, waited_seconds=waited) from exc
+            time.sleep(min(delay, timeout - waited))
+            delay = min(delay * 2, 0.5)
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> tuple:
@@ -221,10 +261,7 @@ def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         raise StoreError(f"{path}: no such database; run `tonewatch demo` or `tonewatch run` first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except (duckdb.IOException, duckdb.Error) as exc:
-        raise _busy_or_broken(path, exc) from exc
+    con = _connect(path, read_only=read_only)
     try:
         if read_only:
             _check_version(con, path)
@@ -366,14 +403,27 @@ def write_batch(
     rows: BatchRows,
     *,
     scorer_version: str,
-) -> None:
-    """Replace ``articles`` and their sentences, mentions and edges in one transaction."""
+    only: set[str] | None = None,
+) -> dict[str, int]:
+    """Replace ``articles`` and their sentences, mentions and edges in one transaction.
+
+    With ``only``, rows of other articles in ``rows`` are left out. Returns the rows written.
+    """
     now = datetime.now(UTC)
+    row_frames = {
+        "sentence_batch": pl.DataFrame(rows.sentences),
+        "mention_batch": pl.DataFrame(rows.mentions),
+        "edge_batch": pl.DataFrame(rows.edges),
+    }
+    if only is not None:
+        wanted = pl.Series(sorted(only), dtype=pl.Utf8)
+        row_frames = {
+            name: frame.filter(pl.col("article_id").is_in(wanted)) if frame.height else frame
+            for name, frame in row_frames.items()
+        }
     frames = {
         "article_batch": _articles_frame(articles).to_arrow(),
-        "sentence_batch": pl.DataFrame(rows.sentences).to_arrow(),
-        "mention_batch": pl.DataFrame(rows.mentions).to_arrow(),
-        "edge_batch": pl.DataFrame(rows.edges).to_arrow(),
+        **{name: frame.to_arrow() for name, frame in row_frames.items()},
     }
     for name, table in frames.items():
         con.register(name, table)
@@ -400,17 +450,17 @@ def write_batch(
                 """,
                 [scorer_version, now, now],
             )
-            if rows.sentences.get("article_id"):
+            if row_frames["sentence_batch"].height:
                 con.execute(
                     'insert into sentences select article_id, sentence_idx, start, "end", text,'
                     " speaker_actor, attribution, compound, scorer_version from sentence_batch"
                 )
-            if rows.mentions.get("article_id"):
+            if row_frames["mention_batch"].height:
                 con.execute(
                     "insert into mentions select article_id, sentence_idx, mention_idx, actor_id, start,"
                     ' "end", surface, target_score, scorer_version from mention_batch'
                 )
-            if rows.edges.get("article_id"):
+            if row_frames["edge_batch"].height:
                 con.execute(
                     "insert into edges select article_id, sentence_idx, published_at, source_actor,"
                     " source_bloc, target_actor, target_bloc, score, method, scorer_version"
@@ -802,3 +852,56 @@ def read_target_tones(
 def read_actor_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every actor id in the registry in use, sorted."""
     return [row[0] for row in con.execute("select actor_id from actors order by actor_id").fetchall()]
+
+
+# Exported partitioned by the month (UTC) of their article's ``published_at``: the tables that grow.
+MONTH_PARTITIONED_TABLES = ("articles", "sentences", "mentions", "edges")
+# The partition of a month-partitioned table with no rows, so that its folder always exists.
+EMPTY_PARTITION = "none"
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every base table of the store in name order (views are queries over them, not data)."""
+    rows = con.execute(
+        "select table_name from information_schema.tables"
+        " where table_schema = 'main' and table_type = 'BASE TABLE' order by table_name"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal: COPY's file name cannot be a bound parameter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def copy_table_to_parquet(con: duckdb.DuckDBPyConnection, table: str, out: Path, *, by_month: bool) -> int:
+    """Write ``table`` as Parquet and return its row count.
+
+    ``by_month``: a folder ``out`` of hive partitions ``month=YYYY-MM/``, by the month (UTC) of
+    the article's ``published_at`` (joined on ``article_id`` for sentences, mentions and edges);
+    else the single file ``out``. Run every copy of one export on one read-only connection:
+    no writer can open the file meanwhile, so the tables are one consistent snapshot.
+    """
+    if table not in table_names(con):
+        raise StoreError(f"no table {table!r} in the store")
+    quoted = '"' + table.replace('"', '""') + '"'
+    rows = int(_one(con, f"select count(*) from {quoted}")[0])
+    if not by_month:
+        con.execute(f"copy {quoted} to {_sql_string(str(out))} (format parquet)")
+        return rows
+    if rows == 0:
+        empty = out / f"month={EMPTY_PARTITION}"
+        empty.mkdir(parents=True, exist_ok=True)
+        target = _sql_string(str(empty / "data_0.parquet"))
+        con.execute(f"copy (select * from {quoted}) to {target} (format parquet)")
+        return rows
+    month = "strftime(timezone('UTC', a.published_at), '%Y-%m')"
+    if table == "articles":
+        query = f"select a.*, {month} as month from articles a"
+    else:
+        query = (
+            f"select t.*, coalesce({month}, '{EMPTY_PARTITION}') as month"
+            f" from {quoted} t left join articles a using (article_id)"
+        )
+    con.execute(f"copy ({query}) to {_sql_string(str(out))} (format parquet, partition_by (month))")
+    return rows
