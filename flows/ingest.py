@@ -150,8 +150,10 @@ def ingest_sources(
         "retry_delay_seconds": list(settings.retry_delays_seconds),
     }
     url_specs = [s for s in specs if source_kind(s) == "url"]
-    with store.open_store(db_path) as con:
-        known_validators = store.fetch_validators(con, [s.location for s in url_specs])
+    known_validators = {}
+    if url_specs:
+        with store.open_store(db_path) as con:
+            known_validators = store.fetch_validators(con, [s.location for s in url_specs])
     futures = []
     for spec in specs:
         if source_kind(spec) == "url":
@@ -162,13 +164,29 @@ def ingest_sources(
         else:
             future = read_source.submit(spec, fetch_pages)
         futures.append((spec, future))
-    result = Ingested(task_runs=len(futures))
     read = [(spec, future.result()) for spec, future in futures]
+    result = fetch_new_pages(read, db_path=db_path, config=config)
+    result.task_runs += len(futures)
+    result.seconds = time.perf_counter() - started
+    return result
 
+
+def fetch_new_pages(
+    read: list[tuple[SourceSpec, SourceResult]], *, db_path: Path, config: IngestConfig
+) -> Ingested:
+    """Fetch the pages of feed entries not yet stored (one task per feed) and gather everything read."""
+    settings = config.fetch
+    network = {
+        "retries": len(settings.retry_delays_seconds),
+        "retry_delay_seconds": list(settings.retry_delays_seconds),
+    }
+    result = Ingested()
     pending = {canonical_url(p.url) or p.url: (spec, p) for spec, r in read for p in r.pages}
     since = datetime.now(UTC) - timedelta(days=REJECTED_URL_RETRY_DAYS)
-    with store.open_store(db_path) as con:
-        known = store.known_urls(con, list(pending), rejected_since=since)
+    known: set[str] = set()
+    if pending:
+        with store.open_store(db_path) as con:
+            known = store.known_urls(con, list(pending), rejected_since=since)
     result.counts["links_skipped"] = len(known)
     by_source: dict[str, list[PendingPage]] = {}
     for link, (spec, page) in pending.items():
@@ -191,7 +209,6 @@ def ingest_sources(
             result.fetches.extend(source_result.fetches)
         if pages is not None:
             result.fetches.extend(pages.fetches)
-    result.seconds = time.perf_counter() - started
     return result
 
 

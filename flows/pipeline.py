@@ -1,24 +1,30 @@
-"""The Prefect pipeline flow: read sources, normalize, score in batches, store, report.
+"""The Prefect pipeline flow: read sources, normalize, score in units, store, report.
 
-Tasks are coarse (one per source, one per batch of articles); the flow body reads like
-the design's diagram. Batches are passed ``quote``d: Prefect otherwise walks every
-article and row of a task's inputs looking for futures (a third of a run's time). Re-runs are idempotent through the store (id and content hash),
-not through Prefect's cache, so every task opts out of input hashing.
+Streaming: file sources are split into units of files (about 500 articles each); one task
+reads, normalizes and scores a unit (in this process, a process pool or a Dask cluster),
+and the flow stores each unit as it comes back in one short transaction. Memory holds a
+few units, never the corpus. Files unchanged since the store last read them are not read
+at all; articles unchanged since they were stored are not written again. Batches are
+passed to tasks ``quote``d: Prefect otherwise walks every article and row of a task's
+inputs looking for futures (a third of a run's time when measured).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from ..transforms.analyze import SCORED_LANGUAGES, BatchRows, analyze_articles
+from ..transforms.errors import TonewatchError
 from ..transforms.language import detect_language
 from ..transforms.normalize import canonical_url, normalize_article
 from ..transforms.records import Article, RawArticle, Reject
@@ -27,21 +33,14 @@ from . import (
     store,
 )
 from .config import scoring_context
-from .ingest import find_copies, ingest_sources, source_specs
-from .ingest_config import load_config, parse_field_map
+from .ingest import fetch_new_pages, find_copies, ingest_sources, source_specs
+from .ingest_config import IngestConfig, load_config, parse_field_map
 from .reporting import build_report
+from .sources import PendingPage, SourceResult, finish_article, source_kind
+from .sources.files import read_file
+from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
 
-STAGES = (
-    "ingest",
-    "normalize",
-    "split",
-    "actors",
-    "attribution",
-    "score",
-    "store",
-    "aggregate",
-    "report",
-)
+STAGES = ("ingest", "normalize", "split", "actors", "attribution", "score", "store", "aggregate", "report")
 
 
 @dataclass
@@ -80,83 +79,136 @@ class RunSummary:
 
 
 @dataclass
-class Plan:
-    to_score: list[Article]
-    counts: Counter
-    rejects: list[Reject]
-    # Other addresses of the articles seen (feed links, redirects): (canonical url, article_id).
-    aliases: list[tuple[str, str]] = field(default_factory=list)
+class UnitResult:
+    """One unit read, normalized and scored: what the flow stores."""
+
+    articles: list[Article] = field(default_factory=list)
+    rows: BatchRows = field(default_factory=BatchRows)
+    rejects: list[Reject] = field(default_factory=list)
+    pages: list[tuple[str, PendingPage]] = field(default_factory=list)  # (source location, page)
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (canonical url, article_id)
+    files: list[store.SourceFileState] = field(default_factory=list)
+    timings: Counter = field(default_factory=Counter)
+
+
+def _read_unit_files(
+    files: tuple[SourceFile, ...], config: IngestConfig, fetch_pages: bool, scorer_version: str
+) -> tuple[list[RawArticle], UnitResult]:
+    raw: list[RawArticle] = []
+    result = UnitResult()
+    for file in files:
+        count = 0
+        spec = file.spec
+        for item in read_file(
+            Path(file.path), field_map=spec.field_map, fetch_pages=fetch_pages and spec.fetch_pages
+        ):
+            if isinstance(item, Reject):
+                result.rejects.append(item)
+            elif isinstance(item, PendingPage):
+                result.pages.append((spec.location, item))
+            else:
+                raw.append(finish_article(item, spec, config))
+                count += 1
+        result.files.append(
+            store.SourceFileState(file.path, file.size_bytes, file.modified_ns, scorer_version, count)
+        )
+    return raw, result
 
 
 @task(cache_policy=NO_CACHE)
-def plan_articles(raw_articles: list[RawArticle], db_path: Path, scorer_version: str) -> tuple[Plan, float]:
-    """Normalize, drop repeats within the input, and keep only what the store lacks."""
-    started = time.perf_counter()
-    fetched_at = datetime.now(UTC)
-    articles: dict[str, Article] = {}
-    undeclared: set[str] = set()
-    aliases: list[tuple[str, str]] = []
-    for raw in raw_articles:
-        article = normalize_article(raw, fetched_at=fetched_at)
-        if article.article_id not in articles and raw.language is None:
-            undeclared.add(article.article_id)
-        articles.setdefault(article.article_id, article)
-        aliases += [(url, article.article_id) for url in map(canonical_url, raw.link_urls) if url]
-    with store.open_store(db_path) as con:
-        stored = store.stored_states(con, list(articles))
-    counts: Counter = Counter(articles_seen=len(articles))
-    to_score = []
-    for article in articles.values():
-        known = stored.get(article.article_id)
-        if known is None:
-            counts["articles_new"] += 1
-        elif known.content_hash != article.content_hash:
-            counts["articles_changed"] += 1
-        elif known.scorer_version != scorer_version:
-            counts["articles_rescored"] += 1
-        else:
-            counts["articles_unchanged"] += 1
-            continue
-        if article.article_id in undeclared:
-            # Only what will be stored is detected: an unchanged article keeps its language.
-            article = replace(article, language=detect_language(f"{article.title}\n\n{article.text}"))
-        counts["articles_not_english"] += article.language not in SCORED_LANGUAGES
-        to_score.append(article)
-    return Plan(to_score, counts, [], aliases), time.perf_counter() - started
-
-
-@task(cache_policy=NO_CACHE)
-def score_batch(
-    articles: list[Article], actors_files: tuple[Path, ...], lexicon_file: Path | None
-) -> tuple[BatchRows, dict[str, float]]:
-    """Split, match actors, attribute and score one batch of articles (pure work)."""
+def analyze_unit(
+    files: tuple[SourceFile, ...],
+    raw_articles: list[RawArticle],
+    config: IngestConfig,
+    fetch_pages: bool,
+    actors_files: tuple[Path, ...],
+    lexicon_file: Path | None,
+    fetched_at: datetime,
+) -> UnitResult:
+    """Read a unit's files (or take articles already fetched), normalize and score them."""
     context = scoring_context(actors_files, lexicon_file)
-    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    raw, result = _read_unit_files(files, config, fetch_pages, context.scorer_version)
+    raw.extend(raw_articles)
+    read = time.perf_counter()
+    result.timings["ingest"] += read - started
+    articles: dict[str, Article] = {}
+    for item in raw:
+        article = normalize_article(item, fetched_at=fetched_at)
+        if article.article_id in articles:
+            continue
+        if item.language is None:
+            article = replace(article, language=detect_language(f"{article.title}\n\n{article.text}"))
+        articles[article.article_id] = article
+        result.aliases += [(url, article.article_id) for url in map(canonical_url, item.link_urls) if url]
+    result.articles = list(articles.values())
     last = time.perf_counter()
+    result.timings["normalize"] += last - read
 
     def on_stage(stage: str) -> None:
         nonlocal last
         now = time.perf_counter()
-        timings[stage] = timings.get(stage, 0.0) + now - last
+        if stage != "normalize":
+            result.timings[stage] += now - last
         last = now
 
-    rows = analyze_articles(articles, context, on_stage=on_stage)
-    return rows, timings
+    result.rows = analyze_articles(result.articles, context, on_stage=on_stage)
+    return result
 
 
 @task(cache_policy=NO_CACHE)
-def store_batch(db_path: Path, articles: list[Article], rows: BatchRows, scorer_version: str) -> float:
-    """Write one batch in one transaction: nothing half-written survives a crash."""
+def store_unit(db_path: Path, result: UnitResult, scorer_version: str) -> tuple[Counter, list[Article]]:
+    """Write a unit's new and changed articles with their rows, in one transaction."""
     started = time.perf_counter()
+    counts: Counter = Counter()
     with store.open_store(db_path) as con:
-        store.write_batch(con, articles, rows, scorer_version=scorer_version)
-    return time.perf_counter() - started
+        stored = store.stored_states(con, [a.article_id for a in result.articles])
+        written = []
+        for article in result.articles:
+            known = stored.get(article.article_id)
+            if known is None:
+                counts["articles_new"] += 1
+            elif known.content_hash != article.content_hash:
+                counts["articles_changed"] += 1
+            elif known.scorer_version != scorer_version:
+                counts["articles_rescored"] += 1
+            else:
+                counts["articles_unchanged"] += 1
+                continue
+            counts["articles_not_english"] += article.language not in SCORED_LANGUAGES
+            written.append(article)
+        if written:
+            kept = store.write_batch(
+                con, written, result.rows, scorer_version=scorer_version, only={a.article_id for a in written}
+            )
+            counts.update(kept)
+        store.record_source_files(con, result.files)
+    counts["store_microseconds"] += int((time.perf_counter() - started) * 1e6)
+    return counts, written
 
 
 @task(cache_policy=NO_CACHE)
 def publish_report(db_path: Path, report_path: Path) -> tuple[Path, dict[str, float]]:
     """Aggregate the store and write the self-contained HTML report."""
     return build_report(db_path, report_path)
+
+
+def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
+    """A process pool for ``workers`` > 1, a Dask cluster at ``dask_address``, else None (in process)."""
+    if dask_address:
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as exc:
+            raise TonewatchError(
+                f"--dask-address {dask_address}: prefect-dask is not installed"
+                " (pip install 'tonewatch[dask]')"
+            ) from exc
+        return DaskTaskRunner(address=dask_address)
+    if workers > 1:
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        return ProcessPoolTaskRunner(max_workers=workers)
+    return None
 
 
 @flow(name="tonewatch-pipeline", log_prints=False, validate_parameters=True)
@@ -171,56 +223,120 @@ def pipeline_flow(
     config_file: str | None = None,
     fetch_pages: bool = True,
     field_map: list[str] | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> RunSummary:
     """Ingest ``sources`` into the DuckDB store at ``db_path`` and refresh the report.
 
     A source is an http(s) URL (a feed or an article page), a file or a folder; the
     ``config_file`` (tonewatch.toml, or "default") adds its sources, outlets and fetch limits.
+    ``workers`` scoring processes (default: one per core when there is more than one unit
+    of work), or the Dask cluster at ``dask_address``.
     """
     started = time.perf_counter()
+    if batch_articles < 1:
+        raise ValueError(f"batch_articles must be at least 1, got {batch_articles!r}")
     db = Path(db_path)
     config = load_config(config_file)
     specs = source_specs(sources, config, parse_field_map(field_map or []))
     actors = tuple(Path(p) for p in actors_files or ())
     lexicon = Path(lexicon_file) if lexicon_file else None
     context = scoring_context(actors, lexicon)
+    version = context.scorer_version
     with store.open_store(db) as con:
         store.sync_registry(con, context.registry)
-        run_id = store.start_run(con, flow=flow_label, scorer_version=context.scorer_version)
+        run_id = store.start_run(con, flow=flow_label, scorer_version=version)
     summary = RunSummary(run_id, db, Path(report_path) if report_path else None)
+    fetched_at = datetime.now(UTC)
 
-    ingested = ingest_sources(specs, db_path=db, config=config, fetch_pages=fetch_pages)
+    # URLs (feeds and pages) are fetched first; their articles become units like files.
+    url_specs = [s for s in specs if source_kind(s) == "url"]
+    ingested = ingest_sources(url_specs, db_path=db, config=config, fetch_pages=fetch_pages)
     summary.task_runs += ingested.task_runs
     summary.stage_seconds["ingest"] += ingested.seconds
     summary.counts.update(ingested.counts)
-    rejects: list[Reject] = ingested.rejects
+    rejects: list[Reject] = list(ingested.rejects)
+    aliases: list[tuple[str, str]] = []
 
-    summary.task_runs += 1
-    plan, seconds = plan_articles(quote(ingested.articles), db, context.scorer_version)
-    summary.stage_seconds["normalize"] += seconds
-    summary.counts.update(plan.counts)
+    files, missing = expand_file_sources([s for s in specs if source_kind(s) != "url"])
+    rejects += missing
+    with store.open_store(db) as con:
+        known_files = store.source_file_states(con, [f.path for f in files])
+    files, skipped, skipped_articles = unchanged_files(files, known_files, version)
+    summary.counts["files_unchanged"] += skipped
+    summary.counts["articles_unchanged"] += skipped_articles
+    units: list[tuple[tuple[SourceFile, ...], list[RawArticle]]] = [
+        (unit, []) for unit in group_files(files, target_bytes=batch_articles * 3_000)
+    ]
+    units += [
+        ((), ingested.articles[i : i + batch_articles])
+        for i in range(0, len(ingested.articles), batch_articles)
+    ]
 
-    for begin in range(0, len(plan.to_score), batch_articles):
-        batch = plan.to_score[begin : begin + batch_articles]
-        summary.task_runs += 2
-        rows, timings = score_batch(quote(batch), actors, lexicon)
-        summary.stage_seconds.update(timings)
-        summary.counts["sentences_scored"] += len(rows.sentences["article_id"])
-        summary.counts["mentions_found"] += len(rows.mentions["article_id"])
-        summary.counts["edges_found"] += len(rows.edges["article_id"])
-        summary.stage_seconds["store"] += store_batch(db, quote(batch), quote(rows), context.scorer_version)
+    worker_count = workers if workers is not None else (default_workers() if len(units) > 1 else 1)
+    runner = task_runner_for(workers=worker_count, dask_address=dask_address)
+    pending_pages: list[tuple[str, PendingPage]] = []
 
-    if plan.to_score:
+    def parameters(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> dict[str, Any]:
+        return {
+            "files": unit[0],
+            "raw_articles": quote(unit[1]),
+            "config": config,
+            "fetch_pages": fetch_pages,
+            "actors_files": actors,
+            "lexicon_file": lexicon,
+            "fetched_at": fetched_at,
+        }
+
+    def store_result(result: UnitResult) -> None:
         summary.task_runs += 1
-        _, seconds = find_copies(db, quote(plan.to_score))
-        summary.stage_seconds["normalize"] += seconds
+        counts, written = store_unit(db, quote(result), version)
+        summary.stage_seconds.update(result.timings)
+        summary.stage_seconds["store"] += counts.pop("store_microseconds", 0) / 1e6
+        summary.counts.update(counts)
+        rejects.extend(result.rejects)
+        aliases.extend(result.aliases)
+        pending_pages.extend(result.pages)
+        if written:
+            summary.task_runs += 1
+            _, seconds = find_copies(db, quote(written))
+            summary.stage_seconds["normalize"] += seconds
+
+    with runner if runner is not None else nullcontext():
+        in_flight: deque = deque()
+        for unit in units:
+            summary.task_runs += 1
+            if runner is None:
+                store_result(analyze_unit(**parameters(unit)))
+                continue
+            in_flight.append(runner.submit(analyze_unit, parameters=parameters(unit)))
+            if len(in_flight) > worker_count:
+                store_result(in_flight.popleft().result())
+        while in_flight:
+            store_result(in_flight.popleft().result())
+
+    if pending_pages:
+        # Saved feed files whose entries carry only a summary: their pages are fetched now.
+        grouped: dict[str, list[PendingPage]] = {}
+        for location, page in pending_pages:
+            grouped.setdefault(location, []).append(page)
+        by_spec = {s.location: s for s in specs}
+        read = [
+            (by_spec[location], SourceResult(location, pages=pages)) for location, pages in grouped.items()
+        ]
+        fetched = fetch_new_pages(read, db_path=db, config=config)
+        summary.task_runs += fetched.task_runs + 1
+        summary.counts.update(fetched.counts)
+        rejects.extend(fetched.rejects)
+        ingested.fetches.extend(fetched.fetches)
+        store_result(analyze_unit(**parameters(((), fetched.articles))))
 
     summary.counts["rejects"] = len(rejects)
     summary.reject_reasons.update(r.reason for r in rejects)
     with store.open_store(db) as con:
         store.record_rejects(con, run_id, rejects)
         # Only now that the articles are stored: a crash before this refetches, never loses.
-        store.record_article_urls(con, plan.aliases)
+        store.record_article_urls(con, aliases)
         store.record_fetches(
             con,
             [

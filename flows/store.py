@@ -180,6 +180,20 @@ _MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "source files: skip unchanged files before reading them",
+        """
+        create table source_files (
+            path varchar primary key,
+            size_bytes bigint not null,
+            modified_ns bigint not null,
+            scorer_version varchar not null,
+            articles integer not null,
+            checked_at timestamptz not null
+        );
+        """,
+    ),
 ]
 # The newest schema this code knows: the last migration's version.
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -469,6 +483,51 @@ def write_batch(
     finally:
         for name in frames:
             con.unregister(name)
+    return {
+        "sentences_scored": row_frames["sentence_batch"].height,
+        "mentions_found": row_frames["mention_batch"].height,
+        "edges_found": row_frames["edge_batch"].height,
+    }
+
+
+@dataclass(frozen=True)
+class SourceFileState:
+    """A file as the store last read it: unchanged size, mtime and scorer mean nothing to redo."""
+
+    path: str
+    size_bytes: int
+    modified_ns: int
+    scorer_version: str
+    articles: int
+
+
+def source_file_states(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> dict[str, SourceFileState]:
+    """What the store recorded for each of ``paths`` it has read before."""
+    if not paths:
+        return {}
+    _register_ids(con, "wanted_paths", "path", paths)
+    try:
+        rows = con.execute(
+            "select f.path, f.size_bytes, f.modified_ns, f.scorer_version, f.articles"
+            " from source_files f join wanted_paths w using (path)"
+        ).fetchall()
+    finally:
+        con.unregister("wanted_paths")
+    return {row[0]: SourceFileState(*row) for row in rows}
+
+
+def record_source_files(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFileState]) -> None:
+    """Remember files whose articles are now stored, so an unchanged file is not read again."""
+    if not files:
+        return
+    now = datetime.now(UTC)
+    con.executemany(
+        "insert into source_files values (?, ?, ?, ?, ?, ?) on conflict (path) do update set"
+        " size_bytes = excluded.size_bytes, modified_ns = excluded.modified_ns,"
+        " scorer_version = excluded.scorer_version, articles = excluded.articles,"
+        " checked_at = excluded.checked_at",
+        [[f.path, f.size_bytes, f.modified_ns, f.scorer_version, f.articles, now] for f in files],
+    )
 
 
 def _register_ids(con: duckdb.DuckDBPyConnection, name: str, column: str, values: Sequence[str]) -> None:

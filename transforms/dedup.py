@@ -19,14 +19,22 @@ The choices, and why:
   costs one set comparison and never links anything.
 - Texts with fewer than ``MIN_SHINGLES`` shingles (about 30 words) are too short to call
   copies from wording alone; only identical texts (same content hash) are linked for them.
+- Shingles are 64-bit hashes (CRC-32 of each word, combined polynomially), and the MinHash
+  permutations are multiply-shift hashes over them, computed with NumPy for all shingles
+  and permutations at once. datasketch's MinHash hashed every shingle with SHA-1 in a
+  Python loop: 1.6 ms an article, more than VADER scoring the same article; this takes
+  under 0.1 ms. The collision odds of 64-bit shingle hashes are negligible next to 0.5.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 SHINGLE_WORDS = 5
 NEAR_DUPLICATE_JACCARD = 0.5
@@ -38,36 +46,47 @@ MIN_SHINGLES = 25
 MINHASH_SEED = 1
 
 _WORD = re.compile(r"\w+")
+_SHINGLE_BASE = np.uint64(0x100000001B3)  # an odd 64-bit multiplier (FNV prime)
+_permutations = np.random.default_rng(MINHASH_SEED)
+# Multiply-shift hashing: odd multipliers, any offsets; arithmetic wraps modulo 2**64.
+_PERM_A = _permutations.integers(1, 2**63, NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+_PERM_B = _permutations.integers(0, 2**63, NUM_PERM, dtype=np.uint64)
 
 
-def shingles(text: str) -> frozenset[str]:
-    """The set of ``SHINGLE_WORDS``-word runs of ``text``, lower-cased, punctuation ignored."""
+def shingles(text: str) -> frozenset[int]:
+    """Hashes of the ``SHINGLE_WORDS``-word runs of ``text``, lower-cased, punctuation ignored."""
     words = _WORD.findall(text.lower())
-    if len(words) < SHINGLE_WORDS:
-        return frozenset([" ".join(words)]) if words else frozenset()
-    return frozenset(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+    if not words:
+        return frozenset()
+    hashes = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
+    width = min(SHINGLE_WORDS, len(hashes))
+    runs = len(hashes) - width + 1
+    combined = np.zeros(runs, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(width):
+            combined = combined * _SHINGLE_BASE + hashes[offset : offset + runs]
+    return frozenset(combined.tolist())
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
 
 
-def is_dedup_candidate(shingle_set: frozenset[str]) -> bool:
+def is_dedup_candidate(shingle_set: frozenset[int]) -> bool:
     """Long enough to be compared by wording (see ``MIN_SHINGLES``)."""
     return len(shingle_set) >= MIN_SHINGLES
 
 
-def _minhash(shingle_set: frozenset[str]) -> Any:
-    from datasketch import MinHash  # imported on first use: it costs ~0.4 s (scipy)
+def _minhash(shingle_set: frozenset[int]) -> Any:
+    values = np.fromiter(shingle_set, dtype=np.uint64, count=len(shingle_set))
+    with np.errstate(over="ignore"):
+        hashed = (_PERM_A[:, None] * values[None, :] + _PERM_B[:, None]) >> np.uint64(32)
+    return hashed.min(axis=1).astype(np.uint32)
 
-    signature = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
-    signature.update_batch([s.encode() for s in sorted(shingle_set)])
-    return signature.hashvalues
 
-
-def band_keys(shingle_set: frozenset[str]) -> list[int]:
+def band_keys(shingle_set: frozenset[int]) -> list[int]:
     """One signed 64-bit key per LSH band; texts sharing any key are candidate copies."""
     if not is_dedup_candidate(shingle_set):
         return []
@@ -84,9 +103,9 @@ def confirm_copies(
     candidates: Iterable[tuple[str, str]], texts: Mapping[str, str]
 ) -> list[tuple[str, str, float]]:
     """The candidate pairs whose exact shingle Jaccard reaches the threshold, with its value."""
-    cache: dict[str, frozenset[str]] = {}
+    cache: dict[str, frozenset[int]] = {}
 
-    def shingles_of(article_id: str) -> frozenset[str]:
+    def shingles_of(article_id: str) -> frozenset[int]:
         if article_id not in cache:
             cache[article_id] = shingles(texts[article_id])
         return cache[article_id]

@@ -40,6 +40,9 @@ _ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + "|".join(SPEECH_ACTS) + r")(?!\w)")
 DISTANCE_DECAY_TOKENS = 5.0
 OUT_OF_SCOPE_WEIGHT = 0.4
 OTHER_QUOTE_WEIGHT = 0.3
+# Sentences whose valences are remembered per scorer (about 100 MB at most): enough for a
+# day of wire copies; cleared, not evicted one by one, to keep the lookup a plain dict.
+VALENCE_CACHE_SENTENCES = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +124,18 @@ class ToneScorer:
         self.lexicon = lexicon or Lexicon({}, Thresholds())
         self.analyzer.lexicon.update(self.lexicon.words)
         self.version_material = repr((sorted(self.lexicon.words.items()), self.lexicon.thresholds))
+        self._cache: dict[str, SentenceValences] = {}
 
     def valences(self, text: str) -> SentenceValences:
+        """Per-token valences of ``text``, remembered: syndicated copies and boilerplate repeat."""
+        cached = self._cache.get(text)
+        if cached is None:
+            if len(self._cache) >= VALENCE_CACHE_SENTENCES:
+                self._cache.clear()
+            cached = self._cache[text] = self._compute_valences(text)
+        return cached
+
+    def _compute_valences(self, text: str) -> SentenceValences:
         """Per-token valences as VADER computes them before it sums them.
 
         The sentence's compound applies VADER's "but" rule (the clause after "but" weighs
@@ -142,7 +155,7 @@ class ToneScorer:
                 continue
             sentiments = analyzer.sentiment_valence(0, sentitext, item, i, sentiments)
         but_weighted = analyzer._but_check(words, list(sentiments))
-        raw = tuple(float(v) for v in but_weighted)
+        raw = tuple(map(float, but_weighted))
         compound = analyzer.score_valence(but_weighted, text)["compound"] if sentiments else 0.0
         loaded = tuple(i for i, valence in enumerate(raw) if valence)
         spans = tuple((m.start(), m.end()) for m in _TOKEN.finditer(text)) if loaded else ()
