@@ -15,7 +15,7 @@ import typer
 
 from ..transforms.errors import TonewatchError
 from . import prefect_env
-from .settings import DEFAULT_REPORT_PATH, SAMPLE_CORPUS, default_db_path
+from .settings import DEFAULT_REPORT_PATH, DEMO_REPORT_PATH, SAMPLE_CORPUS, default_db_path
 
 app = typer.Typer(
     name="tonewatch",
@@ -118,7 +118,7 @@ def _run_pipeline(
 @app.command()
 def demo(
     db: DbOption,
-    report: ReportOption = DEFAULT_REPORT_PATH,
+    report: ReportOption = DEMO_REPORT_PATH,
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest the bundled sample corpus, score it, store it and write the report.

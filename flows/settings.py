@@ -8,6 +8,8 @@ from pathlib import Path
 
 DEFAULT_DB_PATH = Path("tonewatch.duckdb")
 DEFAULT_REPORT_PATH = Path("reports") / "latest.html"
+# The demo's report keeps the name the quick start promises.
+DEMO_REPORT_PATH = Path("reports") / "tonewatch.html"
 DB_ENV_VAR = "TONEWATCH_DB"
 DEFAULT_BATCH_ARTICLES = 500
 MAX_SOURCE_FILE_BYTES = 50 * 1024 * 1024

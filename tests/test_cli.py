@@ -58,9 +58,9 @@ def test_demo_output_is_clean_one_line_summary(demo_twice):
     lines = first.stdout.strip().splitlines()
     assert len(lines) == 1, first.stdout
     assert re.search(r"\d+ articles \(\d+ new.*\d+ sentences, \d+ mentions, \d+ edges", lines[0])
-    assert lines[0].endswith("report: reports/latest.html")
+    assert lines[0].endswith("report: reports/tonewatch.html")
     assert (folder / "tonewatch.duckdb").is_file()
-    assert (folder / "reports" / "latest.html").is_file()
+    assert (folder / "reports" / "tonewatch.html").is_file()
     # and a dated copy of the same report beside it
     assert list((folder / "reports").glob("tonewatch-*Z.html"))
 
