@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..transforms.errors import ConfigError
+from ..transforms.normalize import url_host
 from .fetch import FetchSettings
 from .settings import DEFAULT_INGEST_CONFIG
 
@@ -69,7 +69,7 @@ class IngestConfig:
 
     def outlet_for(self, url: str | None) -> Outlet | None:
         """The outlet entry for ``url``'s host or its nearest listed parent domain."""
-        host = (urlsplit(url).hostname or "").lower().removeprefix("www.") if url else ""
+        host = (url_host(url) or "").removeprefix("www.")
         while host:
             if host in self.outlets:
                 return self.outlets[host]

@@ -9,7 +9,7 @@ import hashlib
 import re
 import unicodedata
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .records import Article, RawArticle
 
@@ -54,12 +54,31 @@ def clean_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+def url_parts(url: str | None) -> SplitResult | None:
+    """``urlsplit(url)``, or None when there is no URL or Python cannot read it (unbalanced
+    IPv6 brackets, a port that is not a number from 0 to 65535): text from strangers."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        return None
+    return parts
+
+
+def url_host(url: str | None) -> str | None:
+    """The lower-cased host of ``url``, or None when it has none or cannot be read."""
+    parts = url_parts(url)
+    return parts.hostname.lower() if parts and parts.hostname else None
+
+
 def canonical_url(url: str | None) -> str | None:
     """Lower-case scheme and host, drop fragments, default ports and tracking parameters."""
     if not url:
         return None
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    parts = url_parts(url)
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return url.strip()
     scheme = parts.scheme.lower()
     host = parts.hostname.lower()

@@ -13,23 +13,31 @@ from __future__ import annotations
 import calendar
 import io
 import re
+import xml.sax
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 import lxml.etree
 import lxml.html
 
 from ...transforms.language import language_tag
+from ...transforms.normalize import clean_text, url_parts
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS, MAX_FEED_ENTRIES
+from .dates import plausible
 
 FEED_ROOTS = frozenset({"rss", "feed", "rdf:rdf", "rdf"})
 _NAME = re.compile(r"[A-Za-z_][\w.:-]*")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Control characters lxml refuses to hold in a text node (it parses them, then cannot set them).
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCKS = ("p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "table")
+# Where an entry starts: feedparser builds a dict per entry, so a feed of a million empty
+# <item/>s is cut after MAX_FEED_ENTRIES before it is parsed (time and memory stay bounded).
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ def html_to_text(fragment: str) -> str:
     """Feed content (an HTML fragment) as plain text, one paragraph per block element."""
     if "<" not in fragment:
         return fragment.strip()
+    fragment = _CONTROL_CHARS.sub(" ", fragment)
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
@@ -164,11 +173,28 @@ def html_to_text(fragment: str) -> str:
 
 def _entry_time(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed
+        # with a DeprecationWarning.
+        parsed = dict.get(entry, key)
         if parsed:
-            # feedparser gives UTC time tuples.
-            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            # feedparser gives UTC time tuples; a year 9999 or 0001 is no date (see dates.py).
+            try:
+                moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                continue
+            if plausible(moment):
+                return moment
     return None
+
+
+def _cut_entries(data: bytes, limit: int) -> tuple[bytes, int]:
+    """The document cut before its entry number ``limit + 1`` and about how many entries it
+    has; (``data``, 0) when it has no more than ``limit``."""
+    for number, match in enumerate(_ENTRY_START.finditer(data), start=1):
+        if number > limit:
+            # Counted in C: the message needs a number, the regex walk over a million would cost seconds.
+            return data[: match.start()], max(number, data.count(b"<item") + data.count(b"<entry"))
+    return data, 0
 
 
 def _entry_link(entry: Any, base_url: str | None) -> str | None:
@@ -177,8 +203,12 @@ def _entry_link(entry: Any, base_url: str | None) -> str | None:
         link = entry["id"]
     if not link:
         return None
-    absolute = urljoin(base_url, link.strip()) if base_url else link.strip()
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    try:
+        absolute = urljoin(base_url, link.strip()) if base_url else link.strip()
+    except ValueError:  # "http://[broken" cannot even be joined
+        return None
+    parts = url_parts(absolute)
+    return absolute if parts and parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def _content_text(entry: Any) -> str:
@@ -207,21 +237,32 @@ def parse_feed(
     if prolog.doctype:
         begin, end = prolog.doctype
         data = data[:begin] + data[end:]
+    data, declared_entries = _cut_entries(data, MAX_FEED_ENTRIES)
     headers = {"content-type": media_type} if media_type else {}
     if base_url:
         headers["content-location"] = base_url
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    except Exception as exc:  # noqa: BLE001
+        # feedparser has crash paths on broken bytes (an encoding name that is not UTF-8, an
+        # odd namespace prefix); a feed that breaks the parser is unreadable input, not a bug here.
+        return Reject(source, "broken XML", f"feedparser failed: {type(exc).__name__}: {exc}"[:200])
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         return Reject(source, "not a feed", str(problem)[:200] if problem else "no entries")
+    problem = parsed.get("bozo_exception")
+    if not parsed.entries and isinstance(problem, xml.sax.SAXException):
+        # A truncated or broken feed with nothing salvaged must say so, not read as "no news".
+        return Reject(source, "broken XML", str(problem)[:200])
     channel = parsed.get("feed", {})
     outlet = (channel.get("title") or "").strip() or None
     language = language_tag(channel.get("language"))
     result = ParsedFeed()
     entries = parsed.entries
-    if len(entries) > MAX_FEED_ENTRIES:
+    if max(len(entries), declared_entries) > MAX_FEED_ENTRIES:
+        found = max(len(entries), declared_entries)
         result.rejects.append(
-            Reject(source, "too many entries", f"{len(entries)}; read the first {MAX_FEED_ENTRIES}")
+            Reject(source, "too many entries", f"{found}; read the first {MAX_FEED_ENTRIES}")
         )
         entries = entries[:MAX_FEED_ENTRIES]
     for number, entry in enumerate(entries, start=1):
@@ -240,7 +281,7 @@ def parse_feed(
             )
             continue
         text = content if is_full else summary
-        if not text.strip():
+        if not clean_text(text):
             result.rejects.append(Reject(where, "empty text", f"feed entry {number} of {source}"))
             continue
         if len(text) > MAX_ARTICLE_CHARS:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from dateutil import parser as date_parser
 
+from ...transforms.normalize import clean_text
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS, MAX_SOURCE_FILE_BYTES
+from .dates import plausible
 from .feeds import ParsedFeed, PendingPage, parse_feed
 from .pages import read_html
 from .tabular import FieldMap, host_outlet, parse_csv, parse_json, parse_jsonl
@@ -40,6 +42,14 @@ _DATE_LINE_MAX_CHARS = 60
 _FOLDER_DOCS = ("README", "LICENSE", "LICENCE", "CHANGELOG")
 # Text files holding NUL bytes are binary whatever their suffix says.
 _BINARY_PROBE_BYTES = 8192
+# Text files are UTF-8 unless a byte order mark says UTF-16 or UTF-32 (Windows tools write
+# UTF-16 exports); the 32-bit marks come first, as UTF-32-LE's starts with UTF-16-LE's.
+_TEXT_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 SourceItem = RawArticle | Reject | PendingPage
 
@@ -158,10 +168,12 @@ def read_file(path: Path, *, field_map: FieldMap = (), fetch_pages: bool = False
     if suffix in BYTES_READERS:
         yield from BYTES_READERS[suffix](data, source, field_map, fetch_pages)
         return
+    codec = next((codec for bom, codec in _TEXT_BOMS if data.startswith(bom)), "utf-8-sig")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        yield Reject(source, "not UTF-8 text", f"byte {exc.start}: {exc.reason}")
+        label = "UTF-8" if codec == "utf-8-sig" else codec.upper()
+        yield Reject(source, f"not {label} text", f"byte {exc.start}: {exc.reason}")
         return
     if "\x00" in text[:_BINARY_PROBE_BYTES]:
         yield Reject(source, "binary data", "NUL bytes in a text file")
@@ -215,7 +227,8 @@ def parse_saved_article(text: str, *, source: str) -> RawArticle:
             paragraphs.pop(0)
             continue
         if published_at is None and len(head) <= _DATE_LINE_MAX_CHARS and "\n" not in head:
-            published_at = _parse_date(head)
+            # "9999-12-31" or "year 0" is no date line: it stays in the text.
+            published_at = plausible(_parse_date(head))
             if published_at is not None:
                 paragraphs.pop(0)
                 continue
@@ -223,11 +236,11 @@ def parse_saved_article(text: str, *, source: str) -> RawArticle:
     body = [
         _EMPHASIS.sub(r"\2", _MARKDOWN_LINK.sub(r"\1", p)) for p in paragraphs if not _PHOTO_CREDIT.search(p)
     ]
-    if not body:
-        raise _Unusable("empty text")
     article_text = "\n\n".join(body)
     if len(article_text) > MAX_ARTICLE_CHARS:
         raise _Unusable("too large", f"article text longer than {MAX_ARTICLE_CHARS} characters")
+    if not clean_text(article_text):
+        raise _Unusable("empty text")
     return RawArticle(
         source=source,
         url=url,

@@ -14,7 +14,6 @@ import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
@@ -23,8 +22,10 @@ from dateutil import parser as date_parser
 from htmldate import find_date
 
 from ...transforms.language import language_tag
+from ...transforms.normalize import clean_text, url_host, url_parts
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS
+from .dates import plausible
 
 # trafilatura and its helpers log every page they cannot use; a reject already says so.
 for _name in ("trafilatura", "htmldate", "courlan", "justext"):
@@ -122,9 +123,11 @@ def _published_time(tree: Any) -> datetime | None:
             candidates.append(found)
     for value in candidates:
         try:
-            return date_parser.isoparse(value.strip())
+            found = plausible(date_parser.isoparse(value.strip()))
         except (ValueError, OverflowError):
             continue
+        if found:
+            return found
     return None
 
 
@@ -137,12 +140,12 @@ def _day_from_text(html: str, found: str) -> datetime | None:
     if (day.month, day.day) == (1, 1) and find_date(html, extensive_search=False) is None:
         # htmldate's last resort is "© 2025" → 2025-01-01; no date at all is more honest.
         return None
-    return day
+    return plausible(day)
 
 
 def _same_site(a: str, b: str) -> bool:
-    host_a = (urlsplit(a).hostname or "").removeprefix("www.")
-    host_b = (urlsplit(b).hostname or "").removeprefix("www.")
+    host_a = (url_host(a) or "").removeprefix("www.")
+    host_b = (url_host(b) or "").removeprefix("www.")
     return bool(host_a) and (
         host_a == host_b or host_a.endswith("." + host_b) or host_b.endswith("." + host_a)
     )
@@ -186,13 +189,16 @@ def extract_article(
         return Reject(source, "no article text found", "trafilatura found no main text")
     title = (document.title or "").strip()
     text = _paragraphs(document.text, title)
-    if len(text) < MIN_PAGE_TEXT_CHARS:
-        return Reject(source, "no article text found", f"only {len(text)} characters of main text")
     if len(text) > MAX_ARTICLE_CHARS:
         return Reject(source, "too large", f"article text longer than {MAX_ARTICLE_CHARS} characters")
+    # Counted once cleaned as the store cleans it: zero-width characters are no text.
+    cleaned = len(clean_text(text))
+    if cleaned < MIN_PAGE_TEXT_CHARS:
+        return Reject(source, "no article text found", f"only {cleaned} characters of main text")
     if published_at is None and document.date:
         published_at = _day_from_text(html, document.date)
-    canonical = document.url if document.url and urlsplit(document.url).scheme in ("http", "https") else None
+    parts = url_parts(document.url)
+    canonical = document.url if parts and parts.scheme in ("http", "https") else None
     if url and canonical and not _same_site(url, canonical):
         canonical = None
     final_url = canonical or url

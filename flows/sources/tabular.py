@@ -8,17 +8,19 @@ Each record names its fields ``url``, ``outlet``, ``outlet_home``, ``published_a
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from dateutil import parser as date_parser
 
 from ...transforms.language import language_tag
+from ...transforms.normalize import clean_text, url_host
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS
+from .dates import date_problem
 
 FieldMap = tuple[tuple[str, str], ...]
 # Keys under which a JSON document may hold its list of articles.
@@ -34,7 +36,7 @@ class _Unusable(Exception):
 
 
 def host_outlet(url: str | None) -> str | None:
-    host = urlsplit(url).hostname if url else None
+    host = url_host(url)
     return host.removeprefix("www.") if host else None
 
 
@@ -91,10 +93,11 @@ def record_article(record: object, *, where: str, field_map: FieldMap = ()) -> R
     title = _field(record, "title", columns)
     if title is not None and not isinstance(title, str):
         raise _Unusable("bad field", f"{_label('title', columns)} must be a string, got {title!r:.40}")
-    if not text.strip():
-        raise _Unusable("empty text")
     if len(text) > MAX_ARTICLE_CHARS:
         raise _Unusable("too large", f"article text longer than {MAX_ARTICLE_CHARS} characters")
+    # Blank once cleaned as the store cleans it: zero-width spaces and NUL bytes are no text.
+    if not clean_text(text):
+        raise _Unusable("empty text")
     published_raw = _field(record, "published_at", columns)
     published_at = None
     if published_raw is not None:
@@ -102,6 +105,11 @@ def record_article(record: object, *, where: str, field_map: FieldMap = ()) -> R
         if published_at is None:
             raise _Unusable(
                 "bad date", f"{_label('published_at', columns)} is not a date: {published_raw!r:.40}"
+            )
+        problem = date_problem(published_at)
+        if problem:
+            raise _Unusable(
+                "bad date", f"{_label('published_at', columns)} is {problem}: {published_raw!r:.40}"
             )
     url = _optional_text(record, "url", columns)
     return RawArticle(
@@ -127,8 +135,12 @@ def _records(items: Iterator[tuple[str, object]], field_map: FieldMap) -> Iterat
 
 
 def parse_jsonl(text: str, *, source: str, field_map: FieldMap = ()) -> Iterator[RawArticle | Reject]:
-    """One article per line; a line that does not parse is a reject naming ``file:line``."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    """One article per line; a line that does not parse is a reject naming ``file:line``.
+
+    Lines end at ``\n`` only: JSON strings may hold U+2028, NEL and other characters that
+    ``str.splitlines`` would break a record on.
+    """
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{source}:{number}"
@@ -136,6 +148,9 @@ def parse_jsonl(text: str, *, source: str, field_map: FieldMap = ()) -> Iterator
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             yield Reject(where, "not valid JSON", f"{exc.msg} at column {exc.colno}")
+            continue
+        except RecursionError:
+            yield Reject(where, "not valid JSON", "nested too deeply")
             continue
         yield from _records(iter([(where, record)]), field_map)
 
@@ -146,6 +161,9 @@ def parse_json(text: str, *, source: str, field_map: FieldMap = ()) -> Iterator[
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Reject(source, "not valid JSON", f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+        return
+    except RecursionError:
+        yield Reject(source, "not valid JSON", "nested too deeply")
         return
     if isinstance(document, dict):
         key = next((k for k in JSON_LIST_KEYS if isinstance(document.get(k), list)), None)
@@ -164,7 +182,9 @@ def parse_json(text: str, *, source: str, field_map: FieldMap = ()) -> Iterator[
 def parse_csv(text: str, *, source: str, field_map: FieldMap = ()) -> Iterator[RawArticle | Reject]:
     """A header row, then one article per row; rows are named ``file:line``."""
     csv.field_size_limit(max(csv.field_size_limit(), MAX_ARTICLE_CHARS + 1))
-    reader = csv.DictReader(text.splitlines(keepends=True), restval="")
+    # Rows end at \r, \n or \r\n only (newline=""), as the csv module expects; a cell may
+    # hold U+2028 or form feeds that ``str.splitlines`` would break a row on.
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="")
     try:
         header = reader.fieldnames
     except csv.Error as exc:

@@ -1,0 +1,151 @@
+"""The reliability suite's size (small by default, ``--soak`` for long runs) and its shared fixtures.
+
+A killed run or a concurrent run is a real ``python -m tonewatch.flows`` process. Each would pay
+Prefect's start-up (a temporary server per process, 8-10 s); instead every such process of the
+session talks to one Prefect server started here on 127.0.0.1, so a run starts in about 3 s.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PREFECT_START_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Size:
+    """How hard each part of the suite pushes; ``small`` runs in CI, ``soak`` on demand."""
+
+    name: str
+    examples: int  # hypothesis examples per property
+    mutations: int  # mutated inputs per seed file
+    flow_fuzz_files: int  # mutated files sent through the real flow
+    kill_chains: int  # a chain: fresh store, several killed runs, one completing run
+    kills_per_chain: int
+    concurrent_rounds: int  # a run with 4 looping readers, and two runs on one file
+    readers: int = 4
+
+    @property
+    def kills(self) -> int:
+        return self.kill_chains * self.kills_per_chain
+
+
+SMALL = Size("small", examples=40, mutations=12, flow_fuzz_files=24, kill_chains=4, kills_per_chain=5,
+             concurrent_rounds=1)  # fmt: skip
+SOAK = Size("soak", examples=1500, mutations=400, flow_fuzz_files=300, kill_chains=20, kills_per_chain=5,
+            concurrent_rounds=5)  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the reliability suite at its soak size (thousands of inputs, 100 kills)",
+    )
+
+
+@pytest.fixture(scope="session")
+def size(pytestconfig: pytest.Config) -> Size:
+    # getoption's default covers a run from the repository root, where this conftest is not
+    # an initial one and the option is not registered.
+    return SOAK if pytestconfig.getoption("--soak", default=False) else SMALL
+
+
+@pytest.fixture(scope="session")
+def figures() -> Counter:
+    """What the suite ran and survived, summed over the session (printed with --soak)."""
+    return _FIGURES
+
+
+_FIGURES: Counter = Counter()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    if not config.getoption("--soak", default=False) or not _FIGURES:
+        return
+    terminalreporter.section("reliability figures (soak)")
+    for name, value in sorted(_FIGURES.items()):
+        shown = f"{value:.1f}" if isinstance(value, float) else f"{value:,}"
+        terminalreporter.write_line(f"{name}: {shown}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class PrefectServer:
+    api_url: str
+    home: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a tonewatch subprocess that talks to this server."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update(
+            PREFECT_API_URL=self.api_url,
+            PREFECT_HOME=str(self.home),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+            PYTHONUNBUFFERED="1",
+            NO_COLOR="1",
+            COLUMNS="200",
+        )
+        env.update(extra)
+        return env
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
+    """One Prefect server on 127.0.0.1 for every tonewatch subprocess of the session."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    server = PrefectServer(f"http://127.0.0.1:{port}/api", home)
+    env = server.env(PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(port))
+    env.pop("PREFECT_API_URL")
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + PREFECT_START_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                tail = (home / "server.log").read_text(errors="replace")[-2000:]
+                pytest.fail(f"the Prefect server did not start on port {port}:\n{tail}", pytrace=False)
+            time.sleep(0.5)
+        yield server
+    finally:
+        # The server runs uvicorn in a child process: stop the whole group it leads.
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
