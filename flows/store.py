@@ -194,9 +194,21 @@ _MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "near-duplicate signatures: estimate similarity before reading texts",
+        """
+        create table article_signatures (
+            article_id varchar primary key,
+            signature blob not null
+        );
+        """,
+    ),
 ]
 # The newest schema this code knows: the last migration's version.
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
+# DuckDB's buffer pool otherwise grows toward 80% of RAM; batches are small, it can spill.
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -242,7 +254,9 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(
+                str(path), read_only=read_only, config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+            )
         except duckdb.Error as exc:
             waited = time.monotonic() - started
             if not _is_busy(exc) or waited >= timeout:
@@ -432,7 +446,7 @@ def write_batch(
     if only is not None:
         wanted = pl.Series(sorted(only), dtype=pl.Utf8)
         row_frames = {
-            name: frame.filter(pl.col("article_id").is_in(wanted)) if frame.height else frame
+            name: frame.filter(pl.col("article_id").is_in(wanted.implode())) if frame.height else frame
             for name, frame in row_frames.items()
         }
     frames = {
@@ -514,6 +528,15 @@ def source_file_states(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> 
     finally:
         con.unregister("wanted_paths")
     return {row[0]: SourceFileState(*row) for row in rows}
+
+
+def record_files_read(
+    con: duckdb.DuckDBPyConnection, run_id: str, files: Sequence[SourceFileState], rejects: Sequence[Reject]
+) -> None:
+    """Mark a unit's files read and record their rejects: both in one transaction, or neither."""
+    with transaction(con):
+        record_rejects(con, run_id, rejects)
+        record_source_files(con, files)
 
 
 def record_source_files(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFileState]) -> None:
@@ -604,6 +627,43 @@ def replace_bands(con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]]) -
         con.unregister("band_ids")
 
 
+def replace_signatures(con: duckdb.DuckDBPyConnection, signatures: dict[str, bytes]) -> None:
+    """Store each article's MinHash signature (articles too short to compare have none)."""
+    _register_ids(con, "signature_ids", "article_id", list(signatures))
+    frame = pl.DataFrame(
+        {
+            "article_id": [a for a, sig in signatures.items() if sig],
+            "signature": [sig for sig in signatures.values() if sig],
+        },
+        schema={"article_id": pl.Utf8, "signature": pl.Binary},
+    ).to_arrow()
+    con.register("signature_batch", frame)
+    try:
+        with transaction(con):
+            con.execute(
+                "delete from article_signatures where article_id in (select article_id from signature_ids)"
+            )
+            con.execute("insert into article_signatures select article_id, signature from signature_batch")
+    finally:
+        con.unregister("signature_batch")
+        con.unregister("signature_ids")
+
+
+def read_signatures(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, bytes]:
+    """The stored MinHash signature of each of ``article_ids`` that has one."""
+    if not article_ids:
+        return {}
+    _register_ids(con, "wanted_signatures", "article_id", article_ids)
+    try:
+        rows = con.execute(
+            "select article_id, signature from article_signatures"
+            " where article_id in (select article_id from wanted_signatures)"
+        ).fetchall()
+    finally:
+        con.unregister("wanted_signatures")
+    return {row[0]: bytes(row[1]) for row in rows}
+
+
 def band_candidates(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[tuple[str, str]]:
     """Pairs (one of ``article_ids``, any stored article) sharing at least one band key."""
     if not article_ids:
@@ -623,18 +683,19 @@ def band_candidates(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) 
     return [(row[0], row[1]) for row in rows]
 
 
-def read_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str]:
-    """The stored text of each of ``article_ids``."""
+def read_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The stored text and content hash of each of ``article_ids``."""
     if not article_ids:
         return {}
     _register_ids(con, "text_ids", "article_id", article_ids)
     try:
         rows = con.execute(
-            "select article_id, text from articles where article_id in (select article_id from text_ids)"
+            "select article_id, text, content_hash from articles"
+            " where article_id in (select article_id from text_ids)"
         ).fetchall()
     finally:
         con.unregister("text_ids")
-    return {row[0]: row[1] for row in rows}
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def replace_near_duplicates(

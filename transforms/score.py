@@ -40,9 +40,10 @@ _ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + "|".join(SPEECH_ACTS) + r")(?!\w)")
 DISTANCE_DECAY_TOKENS = 5.0
 OUT_OF_SCOPE_WEIGHT = 0.4
 OTHER_QUOTE_WEIGHT = 0.3
-# Sentences whose valences are remembered per scorer (about 100 MB at most): enough for a
-# day of wire copies; cleared, not evicted one by one, to keep the lookup a plain dict.
-VALENCE_CACHE_SENTENCES = 200_000
+# Sentences whose valences are remembered per scorer (about 6 kB each, so ~120 MB): wire
+# copies usually arrive in the same run; cleared, not evicted one by one, to keep the
+# lookup a plain dict (and memory flat as a corpus grows).
+VALENCE_CACHE_SENTENCES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
