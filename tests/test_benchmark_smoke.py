@@ -1,0 +1,62 @@
+"""The throughput benchmark runs end to end at a small size (a smoke test, not a timed one)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXPECTED = {
+    "articles",
+    "sentences",
+    "end_to_end_seconds",
+    "end_to_end_sentences_per_s",
+    "raw_vader_sentences_per_s",
+    "ratio_vs_vader",
+    "rerun_fraction",
+    "peak_rss_mb",
+    *(
+        f"stage_{s}_seconds"
+        for s in (
+            "ingest",
+            "normalize",
+            "split",
+            "actors",
+            "attribution",
+            "score",
+            "store",
+            "aggregate",
+            "report",
+        )
+    ),
+}
+
+
+def test_benchmark_prints_every_figure_and_reruns_without_scoring(tmp_path):
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/throughput.py",
+            "--articles",
+            "60",
+            "--workdir",
+            str(tmp_path / "w"),
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
+    assert printed.keys() >= EXPECTED
+    figures = json.loads(out.read_text())
+    assert figures["articles"] == 60
+    assert figures["sentences"] > 60
+    assert figures["rerun_sentences_scored"] == 0
+    assert 0 < figures["ratio_vs_vader"] < 1.5
