@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,9 +57,78 @@ LexiconOption = Annotated[
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect logs and timings.")]
 
 
+def _check_dask_address(value: str | None) -> str | None:
+    """A Dask scheduler address, e.g. tcp://10.0.0.5:8786; prefect-dask must be installed."""
+    if value is None:
+        return None
+    import importlib.util
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls", "ucx", "ws", "wss") or not parts.hostname or port is None:
+        raise typer.BadParameter(f"expected a scheduler address like tcp://10.0.0.5:8786, got {value!r}")
+    if importlib.util.find_spec("prefect_dask") is None:
+        raise typer.BadParameter("prefect-dask is not installed: pip install 'tonewatch[dask]'")
+    return value
+
+
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Scoring processes (default: one per core when there is more than one unit of work;"
+        " 1: in this process). With --dask-address: units in flight.",
+        show_default=False,
+    ),
+]
+DaskAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Score on the Dask cluster whose scheduler is here, e.g. tcp://10.0.0.5:8786.",
+        callback=_check_dask_address,
+    ),
+]
+
+
 def _fail(error: TonewatchError) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
     return typer.Exit(code=1)
+
+
+def _pipeline_parameters(
+    sources: list[Path] | list[str],
+    db: Path,
+    report: Path,
+    actors: list[Path] | None,
+    lexicon: Path | None,
+    *,
+    label: str,
+    config: str | None = None,
+    fetch_pages: bool = True,
+    field_map: list[str] | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+) -> dict[str, Any]:
+    """The pipeline flow's parameters, JSON-ready (a deployment stores them)."""
+    return {
+        "sources": [str(s) for s in sources],
+        "db_path": str(db),
+        "report_path": str(report),
+        "actors_files": [str(a) for a in actors or []],
+        "lexicon_file": str(lexicon) if lexicon else None,
+        "flow_label": label,
+        "config_file": config,
+        "fetch_pages": fetch_pages,
+        "field_map": field_map or [],
+        "workers": workers,
+        "dask_address": dask_address,
+    }
 
 
 def _run_pipeline(
@@ -74,12 +143,23 @@ def _run_pipeline(
     config: str | None = None,
     fetch_pages: bool = True,
     field_map: list[str] | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> None:
     from .locking import run_lock
 
     prefect_env.configure(verbose=verbose)
     started = time.perf_counter()
+    parameters = _pipeline_parameters(
+        sources, db, report, actors, lexicon,
+        label=label, config=config, fetch_pages=fetch_pages, field_map=field_map,
+        workers=workers, dask_address=dask_address,
+    )  # fmt: skip
     try:
+        if dask_address:
+            from .cluster import check_scheduler
+
+            check_scheduler(dask_address)
         # Taken before Prefect starts, so a second run on the same file waits or gives up in
         # seconds; the flow takes the same lock again (re-entrant) for deployment runs.
         with run_lock(db):
@@ -88,17 +168,7 @@ def _run_pipeline(
 
             imported = time.perf_counter()
             summary, waited = run_flow_cleanly(
-                pipeline_flow,
-                expected_task_runs=lambda s: s.task_runs,
-                sources=[str(s) for s in sources],
-                db_path=str(db),
-                report_path=str(report),
-                actors_files=[str(a) for a in actors or []],
-                lexicon_file=str(lexicon) if lexicon else None,
-                flow_label=label,
-                config_file=config,
-                fetch_pages=fetch_pages,
-                field_map=field_map or [],
+                pipeline_flow, expected_task_runs=lambda s: s.task_runs, **parameters
             )
     except TonewatchError as error:
         raise _fail(error) from None
@@ -119,13 +189,18 @@ def _run_pipeline(
 def demo(
     db: DbOption,
     report: ReportOption = DEMO_REPORT_PATH,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest the bundled sample corpus, score it, store it and write the report.
 
     Example: tonewatch demo
     """
-    _run_pipeline([SAMPLE_CORPUS], db, report, None, None, verbose=verbose, label="demo")
+    _run_pipeline(
+        [SAMPLE_CORPUS], db, report, None, None,
+        verbose=verbose, label="demo", workers=workers, dask_address=dask_address,
+    )  # fmt: skip
 
 
 def _check_sources(values: list[str] | None) -> list[str]:
@@ -155,6 +230,8 @@ def run(
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest, score and store articles from URLs, files and folders, then write the report.
@@ -164,7 +241,10 @@ def run(
 
     Example: tonewatch run ~/saved-articles feeds.jsonl --db tone.duckdb
     """
-    _run_pipeline(sources, db, report, actors, lexicon, verbose=verbose, label="run")
+    _run_pipeline(
+        sources, db, report, actors, lexicon,
+        verbose=verbose, label="run", workers=workers, dask_address=dask_address,
+    )  # fmt: skip
 
 
 @app.command()
@@ -198,6 +278,8 @@ def ingest(
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest feeds, article pages and files incrementally; score, store, write the report.
@@ -231,10 +313,118 @@ def ingest(
         lexicon,
         verbose=verbose,
         label="ingest",
+        workers=workers,
+        dask_address=dask_address,
         config=config,
         fetch_pages=not no_fetch,
         field_map=field_map,
     )
+
+
+def _absolute(value: str) -> str:
+    """A path source made absolute (a deployment's runs need not start in this folder); URLs kept."""
+    from .ingest_config import is_url
+
+    return value if is_url(value) else str(Path(value).expanduser().resolve())
+
+
+@app.command()
+def serve(
+    db: DbOption,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Feed or page URLs (http/https), files or folders (read recursively).",
+            callback=_check_sources,
+            show_default=False,
+        ),
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help='Cron schedule in UTC, e.g. "0 * * * *" (hourly).')
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option("--interval", help="Seconds between runs (instead of --cron).")
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--name", help="Deployment name: tonewatch-pipeline/NAME.")
+    ] = "tonewatch",
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help='tonewatch.toml with sources, outlets and fetch limits; "default" is the shipped feed list.',
+        ),
+    ] = None,
+    no_fetch: Annotated[
+        bool,
+        typer.Option(
+            "--no-fetch", help="Never fetch article pages: store feed entries' own text or summary."
+        ),
+    ] = False,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="JSON/CSV field mapping FIELD=COLUMN, e.g. text=body (repeatable)."),
+    ] = None,
+    report: ReportOption = DEFAULT_REPORT_PATH,
+    actors: ActorsOption = None,
+    lexicon: LexiconOption = None,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Run the pipeline on a schedule: a Prefect deployment served until Ctrl-C.
+
+    Needs a Prefect server (`prefect server start`, PREFECT_API_URL set):
+    its scheduler creates the runs, this process executes them, one at a time.
+    Takes the sources and options of `tonewatch ingest`, checked before serving.
+
+    Example: tonewatch serve --cron "0 * * * *" --config tonewatch.toml --db /data/tone.duckdb
+    """
+    from .ingest_config import load_config, parse_field_map
+    from .serve import ScheduleError, build_schedule
+
+    try:
+        parse_field_map(field_map or [])
+    except TonewatchError as error:
+        raise typer.BadParameter(str(error).removeprefix("--map: "), param_hint="--map") from None
+    if not sources and config is None:
+        raise typer.BadParameter(
+            "give at least one SOURCE, or --config FILE (--config default: the shipped feed list)",
+            param_hint="SOURCE",
+        )
+    if config not in (None, "default"):
+        config = str(Path(config).expanduser().resolve())
+    prefect_env.configure(verbose=verbose)
+    try:
+        schedule = build_schedule(cron=cron, interval_seconds=interval)
+    except ScheduleError as error:
+        raise typer.BadParameter(str(error)) from None
+    from .serve import check_parameters, scheduling_server_url, serve_pipeline
+
+    try:
+        load_config(config)
+        url = scheduling_server_url()
+        parameters = check_parameters(
+            _pipeline_parameters(
+                [_absolute(s) for s in sources or []],
+                db.expanduser().resolve(),
+                report.expanduser().resolve(),
+                [a.resolve() for a in actors or []],
+                lexicon.resolve() if lexicon else None,
+                label="serve",
+                workers=workers,
+                dask_address=dask_address,
+                config=config,
+                fetch_pages=not no_fetch,
+                field_map=field_map,
+            )
+        )
+    except TonewatchError as error:
+        raise _fail(error) from None
+    when = f'on cron "{cron}" (UTC)' if cron else f"every {interval:g} s"
+    typer.echo(f"serving tonewatch-pipeline/{name} {when} with {url}; Ctrl-C to stop")
+    serve_pipeline(parameters, name=name, schedule=schedule, verbose=verbose)
+    typer.echo(f"stopped serving tonewatch-pipeline/{name}; its schedule is paused")
 
 
 def _parse_day(value: str | None, name: str) -> datetime | None:

@@ -34,8 +34,7 @@ class ExportSummary:
     def line(self) -> str:
         main = ", ".join(f"{self.rows[t]} {t}" for t in store.MONTH_PARTITIONED_TABLES if t in self.rows)
         return (
-            f"exported {len(self.rows)} tables ({main}) to {self.out_dir} as Parquet"
-            f" in {self.seconds:.1f} s"
+            f"exported {len(self.rows)} tables ({main}) to {self.out_dir} as Parquet in {self.seconds:.1f} s"
         )
 
 

@@ -29,6 +29,7 @@ from ..transforms.language import detect_language
 from ..transforms.normalize import canonical_url, normalize_article
 from ..transforms.records import Article, RawArticle, Reject
 from . import (
+    locking,
     prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
     store,
 )
@@ -212,6 +213,7 @@ def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
 
 
 @flow(name="tonewatch-pipeline", log_prints=False, validate_parameters=True)
+@locking.exclusive_run("db_path")  # one run at a time per database, also for deployment runs
 def pipeline_flow(
     sources: list[str],
     db_path: str = "tonewatch.duckdb",
@@ -280,7 +282,8 @@ def pipeline_flow(
     def parameters(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> dict[str, Any]:
         return {
             "files": unit[0],
-            "raw_articles": quote(unit[1]),
+            # prefect-dask walks the parameters itself and turns a quote into a plain tuple.
+            "raw_articles": unit[1] if dask_address else quote(unit[1]),
             "config": config,
             "fetch_pages": fetch_pages,
             "actors_files": actors,
