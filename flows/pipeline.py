@@ -29,6 +29,7 @@ from ..transforms.language import detect_language
 from ..transforms.normalize import canonical_url, normalize_article
 from ..transforms.records import Article, RawArticle, Reject
 from . import (
+    artifacts,
     locking,
     prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
     store,
@@ -358,4 +359,5 @@ def pipeline_flow(
     summary.seconds = time.perf_counter() - started
     with store.open_store(db) as con:
         store.finish_run(con, run_id, status="completed", counts=summary.counts, seconds=summary.seconds)
+    artifacts.publish_run(summary)  # the runs row's figures, the summary and report link in the UI
     return summary

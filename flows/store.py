@@ -204,6 +204,23 @@ _MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "runs: rejects by reason, tone shifts, report path, Prefect flow run; dyad_weekly as last run saw it",
+        """
+        alter table runs add column reject_reasons varchar;
+        alter table runs add column tone_shifts varchar;
+        alter table runs add column report_path varchar;
+        alter table runs add column prefect_flow_run_id varchar;
+        create table dyad_weekly_snapshot (
+            week date not null,
+            source_bloc varchar not null,
+            target_bloc varchar not null,
+            mean_tone double not null,
+            n bigint not null
+        );
+        """,
+    ),
 ]
 # The newest schema this code knows: the last migration's version.
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -851,6 +868,66 @@ def finish_run(
         f"update runs set finished_at = ?, status = ?, seconds = ?, {assignments} where run_id = ?",
         [datetime.now(UTC), status, seconds, *[counts.get(c, 0) for c in columns], run_id],
     )
+
+
+_DYAD_WEEK_SCHEMA = {
+    "week": pl.Date,
+    "source_bloc": pl.Utf8,
+    "target_bloc": pl.Utf8,
+    "mean_tone": pl.Float64,
+    "n": pl.Int64,
+}
+
+
+def read_dyad_weeks(con: duckdb.DuckDBPyConnection, *, snapshot: bool = False) -> pl.DataFrame:
+    """Each dyad's weekly mean tone and count: now (``dyad_weekly``), or as the last completed
+    run left it (``snapshot``)."""
+    source = "dyad_weekly_snapshot" if snapshot else "dyad_weekly"
+    frame = _frame(
+        con,
+        f"select week, source_bloc, target_bloc, mean_tone, n from {source}"
+        " order by source_bloc, target_bloc, week",
+    )
+    return frame.cast(_DYAD_WEEK_SCHEMA) if frame.height else pl.DataFrame(schema=_DYAD_WEEK_SCHEMA)
+
+
+def previous_run_started(con: duckdb.DuckDBPyConnection, run_id: str) -> datetime | None:
+    """When the last completed run before ``run_id`` started (None: this is the first)."""
+    row = _one(
+        con,
+        "select max(started_at) from runs where status = 'completed' and run_id <> ?"
+        " and started_at <= (select started_at from runs where run_id = ?)",
+        [run_id, run_id],
+    )
+    return row[0]
+
+
+def record_run_figures(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    reject_reasons: str,
+    tone_shifts: str,
+    report_path: str | None,
+    prefect_flow_run_id: str | None,
+    dyad_weeks: pl.DataFrame,
+) -> None:
+    """Store a run's summary figures (JSON text) and the dyad weeks the next run compares with."""
+    con.register("dyad_week_batch", dyad_weeks.cast(_DYAD_WEEK_SCHEMA).to_arrow())
+    try:
+        with transaction(con):
+            con.execute(
+                "update runs set reject_reasons = ?, tone_shifts = ?, report_path = ?,"
+                " prefect_flow_run_id = ? where run_id = ?",
+                [reject_reasons, tone_shifts, report_path, prefect_flow_run_id, run_id],
+            )
+            con.execute("delete from dyad_weekly_snapshot")
+            con.execute(
+                "insert into dyad_weekly_snapshot"
+                " select week, source_bloc, target_bloc, mean_tone, n from dyad_week_batch"
+            )
+    finally:
+        con.unregister("dyad_week_batch")
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
