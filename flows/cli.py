@@ -163,8 +163,11 @@ def _run_pipeline(
         # Taken before Prefect starts, so a second run on the same file waits or gives up in
         # seconds; the flow takes the same lock again (re-entrant) for deployment runs.
         with run_lock(db):
-            from .orchestration import run_flow_cleanly
+            from .orchestration import quiet_run_logs, run_flow_cleanly
             from .pipeline import pipeline_flow
+
+            if not verbose:
+                quiet_run_logs()
 
             imported = time.perf_counter()
             summary, waited = run_flow_cleanly(

@@ -7,6 +7,7 @@ has flushed: task runs stay PENDING in the UI and shutdown prints CancelledError
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.events.worker import EventsWorker
-from prefect.logging.handlers import APILogWorker
+from prefect.logging.handlers import APILogWorker, PrefectConsoleHandler
 
 from . import prefect_env  # noqa: F401  (sets Prefect's environment before it is imported)
 
@@ -54,6 +55,22 @@ def _wait_for_task_runs(flow_run_id: Any, expected: int) -> int:
             if finished >= expected or time.monotonic() > deadline:
                 return finished
             time.sleep(_POLL_SECONDS)
+
+
+class _WithoutRunLogs(logging.Filter):
+    """Keeps flow- and task-run records off the console; they still reach the Prefect API."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+
+
+def quiet_run_logs() -> None:
+    """Keep the console to one line: the CLI prints a failed run's ``TonewatchError`` itself,
+    and any other exception still raises with its traceback."""
+    for handler in logging.getLogger().handlers:
+        is_filtered = any(isinstance(f, _WithoutRunLogs) for f in handler.filters)
+        if isinstance(handler, PrefectConsoleHandler) and not is_filtered:
+            handler.addFilter(_WithoutRunLogs())
 
 
 def run_flow_cleanly(

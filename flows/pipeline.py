@@ -31,6 +31,7 @@ from ..transforms.records import Article, RawArticle, Reject
 from . import (
     artifacts,
     locking,
+    outcome,
     prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
     store,
 )
@@ -360,4 +361,5 @@ def pipeline_flow(
     with store.open_store(db) as con:
         store.finish_run(con, run_id, status="completed", counts=summary.counts, seconds=summary.seconds)
     artifacts.publish_run(summary)  # the runs row's figures, the summary and report link in the UI
+    outcome.fail_if_every_source_failed(db, run_id, [s.location for s in specs], summary.counts)
     return summary

@@ -930,6 +930,18 @@ def record_run_figures(
         con.unregister("dyad_week_batch")
 
 
+def read_run_rejects(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str]]:
+    """(source, reason) of every reject a run recorded, in the order recorded."""
+    rows = con.execute(
+        "select source, reason from rejects where run_id = ? order by rejected_at", [run_id]
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def set_run_status(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> None:
+    con.execute("update runs set status = ? where run_id = ?", [status, run_id])
+
+
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts = {}
     for table in ("articles", "sentences", "mentions", "edges", "rejects", "runs"):
