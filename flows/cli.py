@@ -76,6 +76,24 @@ def _check_dask_address(value: str | None) -> str | None:
     return value
 
 
+def _check_since(value: str | None) -> str | None:
+    from .reporting import report_window_start
+
+    try:
+        report_window_start(value, now=datetime.now(UTC))
+    except ValueError as error:
+        raise typer.BadParameter(str(error).removeprefix("--since: ")) from None
+    return value
+
+
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="First day the report covers: a date (2025-01-01) or days before each run (90d).",
+        callback=_check_since,
+    ),
+]
 WorkersOption = Annotated[
     int | None,
     typer.Option(
@@ -114,6 +132,7 @@ def _pipeline_parameters(
     field_map: list[str] | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    since: str | None = None,
 ) -> dict[str, Any]:
     """The pipeline flow's parameters, JSON-ready (a deployment stores them)."""
     return {
@@ -128,6 +147,7 @@ def _pipeline_parameters(
         "field_map": field_map or [],
         "workers": workers,
         "dask_address": dask_address,
+        "report_since": since,
     }
 
 
@@ -145,6 +165,7 @@ def _run_pipeline(
     field_map: list[str] | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    since: str | None = None,
 ) -> None:
     from .locking import run_lock
 
@@ -153,7 +174,7 @@ def _run_pipeline(
     parameters = _pipeline_parameters(
         sources, db, report, actors, lexicon,
         label=label, config=config, fetch_pages=fetch_pages, field_map=field_map,
-        workers=workers, dask_address=dask_address,
+        workers=workers, dask_address=dask_address, since=since,
     )  # fmt: skip
     try:
         if dask_address:
@@ -233,6 +254,7 @@ def run(
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
+    since: SinceOption = None,
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
     verbose: VerboseOption = False,
@@ -246,7 +268,7 @@ def run(
     """
     _run_pipeline(
         sources, db, report, actors, lexicon,
-        verbose=verbose, label="run", workers=workers, dask_address=dask_address,
+        verbose=verbose, label="run", workers=workers, dask_address=dask_address, since=since,
     )  # fmt: skip
 
 
@@ -281,6 +303,7 @@ def ingest(
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
+    since: SinceOption = None,
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
     verbose: VerboseOption = False,
@@ -318,6 +341,7 @@ def ingest(
         label="ingest",
         workers=workers,
         dask_address=dask_address,
+        since=since,
         config=config,
         fetch_pages=not no_fetch,
         field_map=field_map,
@@ -371,6 +395,7 @@ def serve(
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
+    since: SinceOption = None,
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
     verbose: VerboseOption = False,
@@ -417,6 +442,7 @@ def serve(
                 label="serve",
                 workers=workers,
                 dask_address=dask_address,
+                since=since,
                 config=config,
                 fetch_pages=not no_fetch,
                 field_map=field_map,

@@ -38,7 +38,7 @@ from . import (
 from .config import scoring_context
 from .ingest import fetch_new_pages, find_copies, ingest_sources, source_specs
 from .ingest_config import IngestConfig, load_config, parse_field_map
-from .reporting import build_report
+from .reporting import build_report, report_window_start
 from .sources import PendingPage, SourceResult, finish_article, source_kind
 from .sources.files import read_file
 from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
@@ -191,9 +191,11 @@ def store_unit(db_path: Path, result: UnitResult, scorer_version: str) -> tuple[
 
 
 @task(cache_policy=NO_CACHE)
-def publish_report(db_path: Path, report_path: Path) -> tuple[Path, dict[str, float]]:
-    """Aggregate the store and write the self-contained HTML report."""
-    return build_report(db_path, report_path)
+def publish_report(
+    db_path: Path, report_path: Path, since: datetime | None = None
+) -> tuple[Path, dict[str, float]]:
+    """Aggregate the store and write the self-contained HTML report (from ``since`` on)."""
+    return build_report(db_path, report_path, since=since)
 
 
 def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
@@ -229,15 +231,18 @@ def pipeline_flow(
     field_map: list[str] | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    report_since: str | None = None,
 ) -> RunSummary:
     """Ingest ``sources`` into the DuckDB store at ``db_path`` and refresh the report.
 
     A source is an http(s) URL (a feed or an article page), a file or a folder; the
     ``config_file`` (tonewatch.toml, or "default") adds its sources, outlets and fetch limits.
     ``workers`` scoring processes (default: one per core when there is more than one unit
-    of work), or the Dask cluster at ``dask_address``.
+    of work), or the Dask cluster at ``dask_address``. The report covers ``report_since`` on:
+    a date, or a window of days before the run such as "90d".
     """
     started = time.perf_counter()
+    report_start = report_window_start(report_since, now=datetime.now(UTC))
     if batch_articles < 1:
         raise ValueError(f"batch_articles must be at least 1, got {batch_articles!r}")
     db = Path(db_path)
@@ -354,7 +359,7 @@ def pipeline_flow(
 
     if summary.report_path is not None:
         summary.task_runs += 1
-        summary.report_path, timings = publish_report(db, summary.report_path)
+        summary.report_path, timings = publish_report(db, summary.report_path, report_start)
         summary.stage_seconds.update(timings)
 
     summary.seconds = time.perf_counter() - started

@@ -109,6 +109,29 @@ def build_report(
     return path, {"aggregate": aggregated - started, "report": finished - aggregated}
 
 
+_WINDOW = re.compile(r"^(\d+)d$")
+
+
+def report_window_start(since: str | None, *, now: datetime) -> datetime | None:
+    """``--since`` as a UTC start: a date (2025-01-01), or a window of days before ``now`` (90d).
+
+    A window is what a scheduled run wants: the report keeps covering the last 90 days.
+    """
+    if since is None:
+        return None
+    window = _WINDOW.match(since.strip())
+    if window:
+        day = (now.astimezone(UTC) - timedelta(days=int(window.group(1)))).date()
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        raise ValueError(
+            f"--since: expected a date like 2025-01-01 or a window like 90d, got {since!r}"
+        ) from None
+    return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+
+
 def check_choices(option: str, chosen: Sequence[str], known: Sequence[str]) -> None:
     """A ValueError naming the option, the unknown values and the known ones."""
     unknown = [value for value in chosen if value not in known]

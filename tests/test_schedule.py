@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import duckdb
@@ -21,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tonewatch.flows.cli import app
+from tonewatch.flows.reporting import report_window_start
 from tonewatch.flows.settings import SAMPLE_CORPUS
 from tonewatch.transforms.errors import ConfigError
 
@@ -36,13 +38,28 @@ T = TypeVar("T")
         (["--cron", "0 * * *"], "--cron: expected five fields"),
         (["--cron", "61 * * * *"], "got '61 * * * *'"),
         (["--interval", "0.01"], "--interval: expected at least 1 seconds, got 0.01"),
+        (["--interval", "60", "--since", "soon"], "expected a date like 2025-01-01 or a window like 90d"),
     ],
-    ids=["no-schedule", "both", "four-fields", "minute-61", "tiny-interval"],
+    ids=["no-schedule", "both", "four-fields", "minute-61", "tiny-interval", "bad-since"],
 )
 def test_bad_schedule_is_a_usage_error(options, message, tmp_path):
     result = runner.invoke(app, ["serve", str(SAMPLE_CORPUS), "--db", str(tmp_path / "t.duckdb"), *options])
     assert result.exit_code == 2
     assert message in " ".join(result.output.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+
+
+@pytest.mark.parametrize(
+    ("since", "start"),
+    [
+        (None, None),
+        ("90d", datetime(2025, 3, 3, tzinfo=UTC)),
+        ("0d", datetime(2025, 6, 1, tzinfo=UTC)),
+        ("2025-01-01", datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2025-01-01T12:00:00+02:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_report_window_start(since, start):
+    assert report_window_start(since, now=datetime(2025, 6, 1, 17, 30, tzinfo=UTC)) == start
 
 
 def test_missing_source_or_config_is_a_usage_error(tmp_path):
@@ -102,7 +119,7 @@ def test_served_deployment_runs_its_schedule_and_stops_cleanly(prefect_harness, 
     }
     command = [
         sys.executable, "-m", "tonewatch.flows", "serve", str(corpus), "--interval", "5",
-        "--name", "test-schedule", "--db", str(db_path), "--report", str(report),
+        "--name", "test-schedule", "--db", str(db_path), "--report", str(report), "--since", "3650d",
     ]  # fmt: skip
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -119,6 +136,7 @@ def test_served_deployment_runs_its_schedule_and_stops_cleanly(prefect_harness, 
 
                 found = wait_for(deployment, seconds=40, what="the deployment")
                 assert found.parameters["db_path"] == str(db_path)
+                assert found.parameters["report_since"] == "3650d"
                 # What the scheduler service of `prefect server start` does by itself.
                 client._client.post(f"/deployments/{found.id}/schedule", json={"min_runs": 2, "max_runs": 2})
 
