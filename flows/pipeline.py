@@ -185,7 +185,6 @@ def store_unit(db_path: Path, result: UnitResult, scorer_version: str) -> tuple[
                 con, written, result.rows, scorer_version=scorer_version, only={a.article_id for a in written}
             )
             counts.update(kept)
-        store.record_source_files(con, result.files)
     counts["store_microseconds"] += int((time.perf_counter() - started) * 1e6)
     return counts, written
 
@@ -265,6 +264,7 @@ def pipeline_flow(
     summary.stage_seconds["ingest"] += ingested.seconds
     summary.counts.update(ingested.counts)
     rejects: list[Reject] = list(ingested.rejects)
+    unit_rejects: list[Reject] = []  # recorded as each unit's files are marked read
     aliases: list[tuple[str, str]] = []
 
     files, missing = expand_file_sources([s for s in specs if source_kind(s) != "url"])
@@ -304,13 +304,21 @@ def pipeline_flow(
         summary.stage_seconds.update(result.timings)
         summary.stage_seconds["store"] += counts.pop("store_microseconds", 0) / 1e6
         summary.counts.update(counts)
-        rejects.extend(result.rejects)
         aliases.extend(result.aliases)
         pending_pages.extend(result.pages)
-        if written:
+        # Every article of the unit, not only those written: a run killed after writing them
+        # but before this left them stored without their bands and copies, and they now read
+        # as unchanged (a unit is only read when its files are new, changed or unfinished).
+        if result.articles:
             summary.task_runs += 1
-            _, seconds = find_copies(db, quote(written))
+            _, seconds = find_copies(db, quote(result.articles))
             summary.stage_seconds["normalize"] += seconds
+        # Only once its articles and their copies are stored is a unit's files marked read,
+        # with their rejects in the same transaction: a run killed before then leaves the
+        # files to be read again, and their rejects to be recorded then, once.
+        with store.open_store(db) as con:
+            store.record_files_read(con, run_id, result.files, result.rejects)
+        unit_rejects.extend(result.rejects)
 
     with runner if runner is not None else nullcontext():
         in_flight: deque = deque()
@@ -341,8 +349,8 @@ def pipeline_flow(
         ingested.fetches.extend(fetched.fetches)
         store_result(analyze_unit(**parameters(((), fetched.articles))))
 
-    summary.counts["rejects"] = len(rejects)
-    summary.reject_reasons.update(r.reason for r in rejects)
+    summary.counts["rejects"] = len(rejects) + len(unit_rejects)
+    summary.reject_reasons.update(r.reason for r in [*rejects, *unit_rejects])
     with store.open_store(db) as con:
         store.record_rejects(con, run_id, rejects)
         # Only now that the articles are stored: a crash before this refetches, never loses.
