@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import duckdb
@@ -167,3 +168,24 @@ def test_served_deployment_runs_its_schedule_and_stops_cleanly(prefect_harness, 
         stored = con.execute("select flow, status, articles_new from runs order by started_at").fetchall()
     assert stored[:2] == [("serve", "completed", 4), ("serve", "completed", 0)]
     assert report.is_file()
+
+
+def test_prefect_yaml_deployments_load_and_validate():
+    """What `prefect deploy --all` reads: module entrypoints, flow parameters, cron schedules."""
+    import yaml
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.flows import load_flow_from_entrypoint
+
+    from tonewatch.flows.serve import check_parameters
+
+    repo = Path(__file__).resolve().parent.parent
+    config = yaml.safe_load((repo / "prefect.yaml").read_text(encoding="utf-8"))
+    names = [d["name"] for d in config["deployments"]]
+    assert names == ["hourly", "sample"]
+    for deployment in config["deployments"]:
+        assert load_flow_from_entrypoint(deployment["entrypoint"]).name == "tonewatch-pipeline"
+        check_parameters(deployment["parameters"])
+        for schedule in deployment.get("schedules", []):
+            CronSchedule(**schedule)
+        for source in deployment["parameters"]["sources"]:
+            assert (repo / source).is_file(), source
