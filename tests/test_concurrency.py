@@ -182,3 +182,47 @@ def test_lock_timeout_setting_is_checked(monkeypatch, store_path):
     expected = r"TONEWATCH_LOCK_TIMEOUT_SECONDS: expected a number of seconds, got 'soon'"
     with pytest.raises(StoreError, match=expected), locking.run_lock(store_path):
         pass
+
+
+def test_two_pipeline_runs_at_once_run_one_after_the_other(prefect_harness, tmp_path):
+    """Two runs on one file (threads here; processes behave the same): the second waits for the
+    first, neither's batches interleave with the other's, and both corpora are stored whole."""
+    from tonewatch.flows.pipeline import pipeline_flow
+
+    lines = SAMPLE_CORPUS.read_text(encoding="utf-8").splitlines(keepends=True)
+    halves = [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]
+    halves[0].write_text("".join(lines[::2]), encoding="utf-8")
+    halves[1].write_text("".join(lines[1::2]), encoding="utf-8")
+    db_path = tmp_path / "tonewatch.duckdb"
+    summaries: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def run(corpus: Path) -> None:
+        try:
+            summaries[corpus.stem] = pipeline_flow(
+                sources=[str(corpus)], db_path=str(db_path), report_path=None, workers=1
+            )
+        except BaseException as error:  # reported below, in the test's own thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(corpus,)) for corpus in halves]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        runs = con.execute(
+            "select started_at, finished_at, status, articles_new from runs order by started_at"
+        ).fetchall()
+        articles = con.execute("select count(*) from articles").fetchall()[0][0]
+        orphans = con.execute(
+            "select count(*) from edges e left join sentences s using (article_id, sentence_idx)"
+            " where s.article_id is null"
+        ).fetchall()[0][0]
+    (_, first_finished, *first), (second_started, _, *second) = runs
+    assert second_started > first_finished, "the second run started before the first had finished"
+    assert [first, second] == [["completed", 41], ["completed", 41]]
+    assert articles == len(lines) == 82
+    assert orphans == 0
