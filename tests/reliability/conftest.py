@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import BAD_RECORDS, CORPUS_ARTICLES, PHASES, WatchedRun, run_args, store_rows
 
+REPO = Path(__file__).resolve().parents[2]
 PREFECT_START_SECONDS = 120.0
 
 
@@ -149,3 +151,49 @@ def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """A few hundred generated articles in three JSON-lines files, and one file of bad records."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from corpus import generate_corpus
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    folder = tmp_path_factory.mktemp("kill-corpus")
+    generated = generate_corpus(folder / "generated", CORPUS_ARTICLES, seed=11)
+    lines = [line for shard in sorted(generated.glob("*.jsonl")) for line in shard.read_text().splitlines()]
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    third = len(lines) // 3 + 1
+    for number in range(3):
+        chunk = lines[number * third : (number + 1) * third]
+        (corpus / f"part-{number}.jsonl").write_text("\n".join(chunk) + "\n", encoding="utf-8")
+    (corpus / "bad.jsonl").write_text("\n".join(BAD_RECORDS) + "\n", encoding="utf-8")
+    return corpus
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An uninterrupted run of ``corpus`` on a fresh store: its rows, and how long each phase took."""
+
+    rows: dict
+    phase_seconds: dict[str, float]
+
+
+@pytest.fixture(scope="session")
+def reference(prefect_server, corpus, tmp_path_factory) -> Reference:
+    """An uninterrupted ``tonewatch run`` of the corpus."""
+    folder = tmp_path_factory.mktemp("reference")
+    env = prefect_server.env()
+    watched = WatchedRun(
+        run_args(corpus, folder / "ref.duckdb", folder / "report.html", verbose=True), env, folder
+    )
+    code = watched.finish()
+    assert code == 0, watched.log()
+    begins = {phase: watched.timeline.began(phase) for phase in PHASES}
+    assert None not in begins.values(), f"a phase was not logged: {begins}\n{watched.log()}"
+    ends = list(begins.values())[1:] + [watched.timeline.lines[-1][0]]
+    lengths = {phase: max(0.05, end - begins[phase]) for phase, end in zip(begins, ends, strict=True)}
+    return Reference(store_rows(folder / "ref.duckdb"), lengths)

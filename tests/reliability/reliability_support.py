@@ -3,17 +3,27 @@ its rows as sorted frames for comparison, and running the real command line in a
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+CORPUS_ARTICLES = 200
+BAD_RECORDS = [
+    '{"url": "https://bench.tonewatch.invalid/bad/1", "title": "no text"}',
+    "not json at all",
+    '{"text": "Peskov said so.", "published_at": "9999-12-31T00:00:00Z"}',
+]
 # The rows a run produces, compared between an interrupted and an uninterrupted store. Times a
 # run stamps (ingested_at, updated_at, checked_at) differ between runs by design.
 COMPARED = {
@@ -136,8 +146,6 @@ def tonewatch_command(*args: str | Path) -> list[str]:
 
 def run_tonewatch(*args: str | Path, env: dict[str, str], cwd: Path, timeout: float = 180) -> Finished:
     """Run the command line to its end; a hang past ``timeout`` fails the test."""
-    import time
-
     started = time.monotonic()
     done = subprocess.run(
         tonewatch_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
@@ -145,3 +153,147 @@ def run_tonewatch(*args: str | Path, env: dict[str, str], cwd: Path, timeout: fl
     return Finished(
         list(map(str, args)), done.returncode, done.stdout, done.stderr, time.monotonic() - started
     )
+
+
+# A phase of a run begins when it logs (with -v) a line holding all of these words; () when the
+# process starts.
+PHASES = {
+    "start-up": (),
+    "read and score": ("Beginning flow run",),
+    "write": ("Task run 'analyze_unit-", "Finished in state"),
+    "link copies": ("Task run 'store_unit-", "Finished in state"),
+    "report and finish": ("Task run 'find_copies-", "Finished in state"),
+}
+
+
+@dataclass
+class Timeline:
+    """Seconds after the process started at which each logged line was seen."""
+
+    lines: list[tuple[float, str]] = field(default_factory=list)
+
+    def began(self, phase: str) -> float | None:
+        """When ``phase`` began, or None if the run never got there."""
+        words = PHASES[phase]
+        if not words:
+            return 0.0
+        for seconds, line in self.lines:
+            if all(word in line for word in words):
+                return seconds
+        return None
+
+
+class WatchedRun:
+    """A ``tonewatch run`` subprocess whose log lines are timed as they arrive."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.started = time.monotonic()
+        self.timeline = Timeline()
+        self.process = subprocess.Popen(
+            tonewatch_command(*args), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+        self._seen = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.stdout = ""
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            with self._seen:
+                self.timeline.lines.append((time.monotonic() - self.started, line.rstrip("\n")))
+                self._seen.notify_all()
+        with self._seen:
+            self._seen.notify_all()
+
+    def wait_for(self, phase: str, *, timeout: float = 120) -> bool:
+        """True once ``phase`` began; False if the run ended first."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while self.timeline.began(phase) is None:
+                if self.process.poll() is not None and not self._reader.is_alive():
+                    return False
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{phase} did not begin within {timeout} s:\n{self.log()}")
+                self._seen.wait(0.05)
+        return True
+
+    def kill(self) -> float:
+        """SIGKILL the run (and anything it started); returns the moment, in seconds from its start."""
+        moment = time.monotonic() - self.started
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.finish()
+        return moment
+
+    def finish(self, timeout: float = 180) -> int:
+        self.stdout = self.process.stdout.read() if self.process.stdout else ""
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return code
+
+    def log(self) -> str:
+        return "\n".join(line for _, line in self.timeline.lines)[-3000:]
+
+
+def run_args(corpus: Path, db: Path, report: Path, *, verbose: bool = False) -> list[str]:
+    """``tonewatch run``; with ``verbose`` it logs each task's end, which times the kills."""
+    return ["run", str(corpus), "--db", str(db), "--report", str(report), *(["-v"] if verbose else [])]
+
+
+class Slowloris:
+    """An asyncio server on 127.0.0.1 that answers one byte per ``pause_seconds``, for ever.
+
+    ``stage`` is where it trickles: the status line and headers, or the body after complete headers.
+    """
+
+    def __init__(self, stage: str, pause_seconds: float = 1.0) -> None:
+        self.stage, self.pause_seconds = stage, pause_seconds
+        self.bytes_sent = 0
+        self.writers: list[asyncio.StreamWriter] = []
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._answer, "127.0.0.1", 0))
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}/slow"
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            if self.stage == "body":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+                trickle = b"<p>" + b"a" * 99_997
+            else:
+                trickle = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"a" * 100_000
+            for byte in trickle:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                self.bytes_sent += 1
+                await asyncio.sleep(self.pause_seconds)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def _stop(self) -> None:
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.server.wait_closed()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()

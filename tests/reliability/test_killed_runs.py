@@ -14,158 +14,27 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from polars.testing import assert_frame_equal
 from reliability_support import (
+    BAD_RECORDS,
+    PHASES,
+    Timeline,
+    WatchedRun,
     has_traceback,
+    run_args,
     run_statuses,
     run_tonewatch,
     store_problems,
     store_rows,
-    tonewatch_command,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS_ARTICLES = 200
 CHAINS_AT_ONCE = 2
-BAD_RECORDS = [
-    '{"url": "https://bench.tonewatch.invalid/bad/1", "title": "no text"}',
-    "not json at all",
-    '{"text": "Peskov said so.", "published_at": "9999-12-31T00:00:00Z"}',
-]
-# A phase begins when the run logs a line holding all of these words; () when the process starts.
-PHASES = {
-    "start-up": (),
-    "read and score": ("Beginning flow run",),
-    "write": ("Task run 'analyze_unit-", "Finished in state"),
-    "link copies": ("Task run 'store_unit-", "Finished in state"),
-    "report and finish": ("Task run 'find_copies-", "Finished in state"),
-}
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    """A few hundred generated articles in three JSON-lines files, and one file of bad records."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from corpus import generate_corpus
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    folder = tmp_path_factory.mktemp("kill-corpus")
-    generated = generate_corpus(folder / "generated", CORPUS_ARTICLES, seed=11)
-    lines = [line for shard in sorted(generated.glob("*.jsonl")) for line in shard.read_text().splitlines()]
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    third = len(lines) // 3 + 1
-    for number in range(3):
-        chunk = lines[number * third : (number + 1) * third]
-        (corpus / f"part-{number}.jsonl").write_text("\n".join(chunk) + "\n", encoding="utf-8")
-    (corpus / "bad.jsonl").write_text("\n".join(BAD_RECORDS) + "\n", encoding="utf-8")
-    return corpus
-
-
-@dataclass
-class Timeline:
-    """Seconds after the process started at which each logged line was seen."""
-
-    lines: list[tuple[float, str]] = field(default_factory=list)
-
-    def began(self, phase: str) -> float | None:
-        """When ``phase`` began, or None if the run never got there."""
-        words = PHASES[phase]
-        if not words:
-            return 0.0
-        for seconds, line in self.lines:
-            if all(word in line for word in words):
-                return seconds
-        return None
-
-
-class WatchedRun:
-    """A ``tonewatch run`` subprocess whose log lines are timed as they arrive."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.started = time.monotonic()
-        self.timeline = Timeline()
-        self.process = subprocess.Popen(
-            tonewatch_command(*args), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, start_new_session=True,
-        )  # fmt: skip
-        self._seen = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.stdout = ""
-
-    def _read(self) -> None:
-        for line in self.process.stderr:
-            with self._seen:
-                self.timeline.lines.append((time.monotonic() - self.started, line.rstrip("\n")))
-                self._seen.notify_all()
-        with self._seen:
-            self._seen.notify_all()
-
-    def wait_for(self, phase: str, *, timeout: float = 120) -> bool:
-        """True once ``phase`` began; False if the run ended first."""
-        deadline = time.monotonic() + timeout
-        with self._seen:
-            while self.timeline.began(phase) is None:
-                if self.process.poll() is not None and not self._reader.is_alive():
-                    return False
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{phase} did not begin within {timeout} s:\n{self.log()}")
-                self._seen.wait(0.05)
-        return True
-
-    def kill(self) -> float:
-        """SIGKILL the run (and anything it started); returns the moment, in seconds from its start."""
-        moment = time.monotonic() - self.started
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.finish()
-        return moment
-
-    def finish(self, timeout: float = 180) -> int:
-        self.stdout = self.process.stdout.read() if self.process.stdout else ""
-        code = self.process.wait(timeout=timeout)
-        self._reader.join(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-        return code
-
-    def log(self) -> str:
-        return "\n".join(line for _, line in self.timeline.lines)[-3000:]
-
-
-def run_args(corpus: Path, db: Path, report: Path, *, verbose: bool = False) -> list[str]:
-    """``tonewatch run``; with ``verbose`` it logs each task's end, which times the kills."""
-    return ["run", str(corpus), "--db", str(db), "--report", str(report), *(["-v"] if verbose else [])]
-
-
-@pytest.fixture(scope="module")
-def reference(prefect_server, corpus, tmp_path_factory):
-    """An uninterrupted run: its rows, and how long each phase of it took."""
-    folder = tmp_path_factory.mktemp("reference")
-    env = prefect_server.env()
-    watched = WatchedRun(
-        run_args(corpus, folder / "ref.duckdb", folder / "report.html", verbose=True), env, folder
-    )
-    code = watched.finish()
-    assert code == 0, watched.log()
-    begins = {phase: watched.timeline.began(phase) for phase in PHASES}
-    assert None not in begins.values(), f"a phase was not logged: {begins}\n{watched.log()}"
-    ends = list(begins.values())[1:] + [watched.timeline.lines[-1][0]]
-    lengths = {phase: max(0.05, end - begins[phase]) for phase, end in zip(begins, ends, strict=True)}
-    return store_rows(folder / "ref.duckdb"), lengths, watched.started
 
 
 def phase_reached(timeline: Timeline) -> str:
@@ -183,7 +52,7 @@ class Chain:
 
 def run_chain(number: int, seed: int, *, corpus: Path, folder: Path, reference, size, server) -> Chain:
     """Kill ``size.kills_per_chain`` runs on a fresh store, finish it, check it against the reference."""
-    expected_rows, lengths, _ = reference
+    expected_rows, lengths = reference.rows, reference.phase_seconds
     rng = random.Random(f"{seed}:{number}")
     env = server.env()
     db, report = folder / "store.duckdb", folder / "report.html"
