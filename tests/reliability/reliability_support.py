@@ -253,10 +253,13 @@ class Slowloris:
         self.stage, self.pause_seconds = stage, pause_seconds
         self.bytes_sent = 0
         self.writers: list[asyncio.StreamWriter] = []
+        # The loop runs in its own thread from the start: the caller's thread may run one already
+        # (Playwright's sync API does).
         self.loop = asyncio.new_event_loop()
-        self.server = self.loop.run_until_complete(asyncio.start_server(self._answer, "127.0.0.1", 0))
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        started = asyncio.start_server(self._answer, "127.0.0.1", 0)
+        self.server = asyncio.run_coroutine_threadsafe(started, self.loop).result(timeout=10)
 
     @property
     def url(self) -> str:
