@@ -107,3 +107,9 @@ def test_empty_store_exports_empty_partition_folders(tmp_path):
     frame = pl.scan_parquet(str(out / "edges" / "**" / "*.parquet"), hive_partitioning=True).collect()
     assert frame.height == 0
     assert "target_bloc" in frame.columns
+
+
+def test_export_help_has_an_example_and_db_option():
+    result = runner.invoke(app, ["export", "-h"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and "--db" in result.output and "--parquet" in result.output

@@ -189,3 +189,10 @@ def test_prefect_yaml_deployments_load_and_validate():
             CronSchedule(**schedule)
         for source in deployment["parameters"]["sources"]:
             assert (repo / source).is_file(), source
+
+
+def test_serve_help_has_an_example_and_the_run_options():
+    result = runner.invoke(app, ["serve", "-h"])
+    assert result.exit_code == 0
+    for option in ("Example:", "--db", "--cron", "--interval", "--since", "--workers", "--dask-address"):
+        assert option in result.output, option
