@@ -177,6 +177,10 @@ def _run_pipeline(
         workers=workers, dask_address=dask_address, since=since,
     )  # fmt: skip
     try:
+        from .reporting import check_report_path
+
+        # Before anything is stored: a run that could not write its report changes nothing.
+        check_report_path(report)
         if dask_address:
             from .cluster import check_scheduler
 

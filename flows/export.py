@@ -53,10 +53,15 @@ def export_parquet(db_path: Path, out_dir: Path) -> ExportSummary:
     started = time.perf_counter()
     out_dir = out_dir.expanduser()
     _check_target(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+    except OSError as exc:  # a file where the folder should be, a read-only or full disk
+        raise StoreError(
+            f"{exc.filename or out_dir}: cannot write the export: {exc.strerror or exc}"
+        ) from None
     summary = ExportSummary(out_dir)
     tables: dict[str, dict[str, object]] = {}
     try:

@@ -97,8 +97,11 @@ def run_lock(db_path: Path, *, timeout_seconds: float | None = None) -> Iterator
         yield
         return
     wait = lock_timeout_seconds() if timeout_seconds is None else timeout_seconds
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open while the lock is held
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open while the lock is held
+    except OSError as exc:  # a file where the folder should be, a read-only or full disk
+        raise StoreError(f"{db_path}: cannot create the lock file {path}: {exc.strerror or exc}") from None
     deadline = time.monotonic() + wait
     while True:
         try:

@@ -6,7 +6,9 @@ the frames the store returned in, the ``ReportData`` the dashboard draws out.
 
 from __future__ import annotations
 
+import errno
 import re
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from ..transforms.aggregate import (
     tone_series,
     tone_totals,
 )
+from ..transforms.errors import ReportError
 from ..transforms.evidence import MENTION_KEY, select_evidence, shift_evidence
 from ..transforms.shifts import detect_shifts
 from . import store
@@ -101,10 +104,16 @@ def build_report(
     )
     aggregated = time.perf_counter()
     document = render_report_html(data)
-    path = write_text_atomically(document, Path(out_path))
-    if dated:
-        write_text_atomically(document, path.parent / f"{DATED_PREFIX}{generated_at:%Y-%m-%dT%H%M%SZ}.html")
-        prune_dated_reports(path.parent)
+    try:
+        path = write_text_atomically(document, Path(out_path))
+        if dated:
+            dated_path = path.parent / f"{DATED_PREFIX}{generated_at:%Y-%m-%dT%H%M%SZ}.html"
+            write_text_atomically(document, dated_path)
+            prune_dated_reports(path.parent)
+    except OSError as exc:  # a file where the folder should be, a read-only or full disk
+        raise ReportError(
+            f"{exc.filename or out_path}: cannot write the report: {exc.strerror or exc}"
+        ) from None
     finished = time.perf_counter()
     return path, {"aggregate": aggregated - started, "report": finished - aggregated}
 
@@ -130,6 +139,22 @@ def report_window_start(since: str | None, *, now: datetime) -> datetime | None:
             f"--since: expected a date like 2025-01-01 or a window like 90d, got {since!r}"
         ) from None
     return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+
+
+def check_report_path(out_path: Path) -> None:
+    """Raise ``ReportError`` unless a report can be written at ``out_path`` (checked before a run
+    changes the store, so a run that could not publish its report changes nothing)."""
+    folder = Path(out_path).parent
+    try:
+        if Path(out_path).is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file name", str(out_path))
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tonewatch-", suffix=".check"):
+            pass
+    except OSError as exc:
+        raise ReportError(
+            f"{exc.filename or out_path}: cannot write the report: {exc.strerror or exc}"
+        ) from None
 
 
 def check_choices(option: str, chosen: Sequence[str], known: Sequence[str]) -> None:

@@ -305,16 +305,32 @@ def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
     if read_only and not path.exists():
         raise StoreError(f"{path}: no such database; run `tonewatch demo` or `tonewatch run` first")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create its folder: {exc.strerror or exc}") from None
     con = _connect(path, read_only=read_only)
+    failed = False
     try:
         if read_only:
             _check_version(con, path)
         else:
             migrate(con, path)
         yield con
+    except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
+        # A full or read-only disk ("Failed to commit: Could not write file …: No space left on
+        # device"): DuckDB's message names the file and the system's error.
+        failed = True
+        raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+    except BaseException:
+        failed = True
+        raise
     finally:
-        con.close()
+        try:
+            con.close()  # checkpoints: a full disk can fail here too
+        except duckdb.Error as exc:
+            if not failed:
+                raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

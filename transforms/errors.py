@@ -5,6 +5,7 @@ TonewatchError            anything a user can fix: names the input and the probl
  ├── LexiconError         the lexicon additions file is malformed
  ├── SourceError          a source (file, folder, feed, URL) cannot be read at all
  ├── ConfigError          the ingest config (tonewatch.toml) is malformed
+ ├── ReportError          the report cannot be written where it was asked for
  └── StoreError           the DuckDB file cannot be opened, is busy, or has a newer schema
 """
 
@@ -27,6 +28,10 @@ class SourceError(TonewatchError):
 
 class ConfigError(TonewatchError):
     """The ingest config (tonewatch.toml) is malformed: names the file, the entry and the key."""
+
+
+class ReportError(TonewatchError):
+    """The report cannot be written: names the path and what the system said."""
 
 
 class StoreError(TonewatchError):
