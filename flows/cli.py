@@ -436,6 +436,10 @@ def serve(
     try:
         load_config(config)
         url = scheduling_server_url()
+        if dask_address:
+            from .cluster import check_scheduler
+
+            check_scheduler(dask_address)  # a typo found now, not at the first scheduled run
         parameters = check_parameters(
             _pipeline_parameters(
                 [_absolute(s) for s in sources or []],

@@ -106,3 +106,15 @@ def test_malformed_address_is_a_usage_error(address):
     result = runner.invoke(app, ["run", str(SAMPLE_CORPUS), "--dask-address", address])
     assert result.exit_code == 2
     assert f"expected a scheduler address like tcp://10.0.0.5:8786, got {address!r}" in flat(result.output)
+
+
+def test_serve_checks_the_scheduler_before_serving(cluster, tmp_path, monkeypatch):
+    served = []
+    monkeypatch.setattr("tonewatch.flows.serve.serve_pipeline", lambda *a, **k: served.append(k))
+    monkeypatch.setattr("tonewatch.flows.serve.scheduling_server_url", lambda: "http://127.0.0.1:1/api")
+    base = ["serve", str(SAMPLE_CORPUS), "--interval", "60", "--db", str(tmp_path / "t.duckdb")]
+    refused = runner.invoke(app, [*base, "--dask-address", "tcp://127.0.0.1:9"])
+    accepted = runner.invoke(app, [*base, "--dask-address", cluster.scheduler_address])
+    assert refused.exit_code == 1 and "no Dask scheduler answered" in refused.output
+    assert accepted.exit_code == 0, accepted.output
+    assert len(served) == 1
