@@ -8,6 +8,7 @@ session talks to one Prefect server started here on 127.0.0.1, so a run starts i
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from reliability_support import BAD_RECORDS, CORPUS_ARTICLES, PHASES, WatchedRun, run_args, store_rows
+from reliability_support import (
+    BAD_RECORDS,
+    CORPUS_ARTICLES,
+    PHASES,
+    WatchedRun,
+    run_args,
+    run_tonewatch,
+    store_rows,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT_START_SECONDS = 120.0
@@ -44,9 +53,9 @@ class Size:
         return self.kill_chains * self.kills_per_chain
 
 
-SMALL = Size("small", examples=40, mutations=12, flow_fuzz_files=24, kill_chains=4, kills_per_chain=5,
+SMALL = Size("small", examples=40, mutations=12, flow_fuzz_files=24, kill_chains=2, kills_per_chain=10,
              concurrent_rounds=1)  # fmt: skip
-SOAK = Size("soak", examples=1500, mutations=400, flow_fuzz_files=300, kill_chains=20, kills_per_chain=5,
+SOAK = Size("soak", examples=1500, mutations=400, flow_fuzz_files=300, kill_chains=10, kills_per_chain=10,
             concurrent_rounds=5)  # fmt: skip
 
 
@@ -197,3 +206,16 @@ def reference(prefect_server, corpus, tmp_path_factory) -> Reference:
     ends = list(begins.values())[1:] + [watched.timeline.lines[-1][0]]
     lengths = {phase: max(0.05, end - begins[phase]) for phase, end in zip(begins, ends, strict=True)}
     return Reference(store_rows(folder / "ref.duckdb"), lengths)
+
+
+@pytest.fixture(scope="session")
+def first_third(prefect_server, corpus, tmp_path_factory) -> Path:
+    """A store holding the first third of the corpus (copied by each test that changes it)."""
+    folder = tmp_path_factory.mktemp("first-third")
+    source = folder / "source"
+    source.mkdir()
+    shutil.copy(corpus / "part-0.jsonl", source)
+    db = folder / "store.duckdb"
+    done = run_tonewatch(*run_args(source, db, folder / "report.html"), env=prefect_server.env(), cwd=folder)
+    assert done.returncode == 0, done
+    return db

@@ -24,7 +24,7 @@ select (select count(*) from articles) as articles,
        (select count(*) from articles a where a.language = 'en'
             and a.article_id not in (select article_id from sentences)) as articles_without_sentences
 """
-PAUSE_SECONDS = 0.1
+PAUSE_SECONDS = 0.25
 
 
 def main(db: str, stop_file: str) -> None:

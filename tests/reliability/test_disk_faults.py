@@ -22,6 +22,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from reliability_support import (
     Finished,
+    copy_store,
     has_traceback,
     run_args,
     run_tonewatch,
@@ -31,26 +32,6 @@ from reliability_support import (
 )
 
 DATA_TABLES = ("articles", "sentences", "mentions", "edges", "article_bands", "near_duplicates")
-
-
-@pytest.fixture(scope="module")
-def first_third(prefect_server, corpus, tmp_path_factory) -> Path:
-    """A store holding the first third of the corpus (copied by each test that changes it)."""
-    folder = tmp_path_factory.mktemp("first-third")
-    source = folder / "source"
-    source.mkdir()
-    shutil.copy(corpus / "part-0.jsonl", source)
-    db = folder / "store.duckdb"
-    done = run_tonewatch(*run_args(source, db, folder / "report.html"), env=prefect_server.env(), cwd=folder)
-    assert done.returncode == 0, done
-    return db
-
-
-def copy_store(db: Path, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / db.name
-    shutil.copy(db, copy)
-    return copy
 
 
 def assert_one_clear_line(done: Finished, *words: str) -> None:

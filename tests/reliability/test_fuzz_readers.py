@@ -466,6 +466,7 @@ def test_a_folder_of_fuzzed_files_is_stored_once_with_every_reject(prefect_harne
         db_path=str(db_path),
         report_path=str(tmp_path / "reports" / "latest.html"),
         fetch_pages=False,  # a saved feed's summary-only entries would fetch pages off loopback
+        workers=1,  # a process pool costs more to start than these files take to score
     )
     counts = table_counts(db_path)
     assert counts["articles"] == len(expected_ids)
