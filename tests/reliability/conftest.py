@@ -7,6 +7,7 @@ session talks to one Prefect server started here on 127.0.0.1, so a run starts i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -99,16 +100,73 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@dataclass(frozen=True)
 class PrefectServer:
-    api_url: str
-    home: Path
+    """``prefect server start`` on 127.0.0.1 with its own PREFECT_HOME, restarted if it dies.
 
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment of a tonewatch subprocess that talks to this server."""
+    A server that stops answering (killed from outside, as happens on a shared machine) is
+    started again on a new port before the next tonewatch process is launched, so one lost
+    server does not fail every test after it; the restarts are counted in the figures.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.restarts = 0
+        self.process: subprocess.Popen | None = None
+        self.api_url = ""
+        self._log = (home / "server.log").open("ab")
+        self._start()
+
+    def _start(self) -> None:
+        port = free_port()
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        env = self._base_env()
+        env.update(PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(port))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + PREFECT_START_SECONDS
+        while not self.is_healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self._log.flush()
+                tail = (self.home / "server.log").read_text(errors="replace")[-2000:]
+                pytest.fail(f"the Prefect server did not start on port {port}:\n{tail}", pytrace=False)
+            time.sleep(0.5)
+
+    def is_healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/health", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def ensure(self) -> None:
+        if self.is_healthy():
+            return
+        self.stop()
+        self.restarts += 1
+        _FIGURES["prefect server restarts (killed from outside)"] += 1
+        self._start()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        # The server runs uvicorn in a child process: stop the whole group it leads.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+
+    def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(
-            PREFECT_API_URL=self.api_url,
             PREFECT_HOME=str(self.home),
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             DO_NOT_TRACK="1",
@@ -116,50 +174,22 @@ class PrefectServer:
             NO_COLOR="1",
             COLUMNS="200",
         )
-        env.update(extra)
         return env
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a tonewatch subprocess that talks to this server (alive)."""
+        self.ensure()
+        return {**self._base_env(), "PREFECT_API_URL": self.api_url, **extra}
 
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
     """One Prefect server on 127.0.0.1 for every tonewatch subprocess of the session."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    server = PrefectServer(f"http://127.0.0.1:{port}/api", home)
-    env = server.env(PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(port))
-    env.pop("PREFECT_API_URL")
-    log = (home / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
     try:
-        deadline = time.monotonic() + PREFECT_START_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(f"{server.api_url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                tail = (home / "server.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"the Prefect server did not start on port {port}:\n{tail}", pytrace=False)
-            time.sleep(0.5)
         yield server
     finally:
-        # The server runs uvicorn in a child process: stop the whole group it leads.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        server.close()
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,6 @@ def run_chain(number: int, seed: int, *, corpus: Path, folder: Path, reference, 
     """Kill ``size.kills_per_chain`` runs on a fresh store, finish it, check it against the reference."""
     expected_rows, lengths = reference.rows, reference.phase_seconds
     rng = random.Random(f"{seed}:{number}")
-    env = server.env()
     db, report = folder / "store.duckdb", folder / "report.html"
     chain = Chain()
     # Phases in their order: a kill late in a run leaves less for the next one to do, and a
@@ -66,7 +65,7 @@ def run_chain(number: int, seed: int, *, corpus: Path, folder: Path, reference, 
             break
         # Past the plan (a run ended before its kill), aim at a phase every run has.
         phase = plan[attempt] if attempt < len(plan) else "read and score"
-        watched = WatchedRun(run_args(corpus, db, report, verbose=True), env, folder)
+        watched = WatchedRun(run_args(corpus, db, report, verbose=True), server.env(), folder)
         # A run may have no such phase left to do (an earlier run stored its work): it ends.
         if watched.wait_for(phase):
             time.sleep(rng.uniform(0.0, lengths[phase]))
