@@ -55,6 +55,21 @@ LexiconOption = Annotated[
     ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect logs and timings.")]
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        help='tonewatch.toml with sources, outlets and fetch limits; "default" is the shipped feed list.',
+    ),
+]
+NoFetchOption = Annotated[
+    bool,
+    typer.Option("--no-fetch", help="Never fetch article pages: store feed entries' own text or summary."),
+]
+FieldMapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="JSON/CSV field mapping FIELD=COLUMN, e.g. text=body (repeatable)."),
+]
 
 
 def _check_dask_address(value: str | None) -> str | None:
@@ -287,23 +302,9 @@ def ingest(
             show_default=False,
         ),
     ] = None,
-    config: Annotated[
-        str | None,
-        typer.Option(
-            "--config",
-            help='tonewatch.toml with sources, outlets and fetch limits; "default" is the shipped feed list.',
-        ),
-    ] = None,
-    no_fetch: Annotated[
-        bool,
-        typer.Option(
-            "--no-fetch", help="Never fetch article pages: store feed entries' own text or summary."
-        ),
-    ] = False,
-    field_map: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="JSON/CSV field mapping FIELD=COLUMN, e.g. text=body (repeatable)."),
-    ] = None,
+    config: ConfigOption = None,
+    no_fetch: NoFetchOption = False,
+    field_map: FieldMapOption = None,
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
@@ -379,23 +380,9 @@ def serve(
     name: Annotated[
         str, typer.Option("--name", help="Deployment name: tonewatch-pipeline/NAME.")
     ] = "tonewatch",
-    config: Annotated[
-        str | None,
-        typer.Option(
-            "--config",
-            help='tonewatch.toml with sources, outlets and fetch limits; "default" is the shipped feed list.',
-        ),
-    ] = None,
-    no_fetch: Annotated[
-        bool,
-        typer.Option(
-            "--no-fetch", help="Never fetch article pages: store feed entries' own text or summary."
-        ),
-    ] = False,
-    field_map: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="JSON/CSV field mapping FIELD=COLUMN, e.g. text=body (repeatable)."),
-    ] = None,
+    config: ConfigOption = None,
+    no_fetch: NoFetchOption = False,
+    field_map: FieldMapOption = None,
     report: ReportOption = DEFAULT_REPORT_PATH,
     actors: ActorsOption = None,
     lexicon: LexiconOption = None,
