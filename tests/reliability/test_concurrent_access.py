@@ -157,7 +157,9 @@ def test_a_run_with_four_readers_looping_ends_with_every_row_and_readers_see_sna
 def test_two_runs_on_one_file_both_finish_with_every_row_once(
     prefect_server, corpus, reference, size, tmp_path
 ):
-    env = prefect_server.env()
+    # The second waits for the first's lock; 30 s by default, longer here so that a loaded
+    # machine cannot turn the wait into a refusal (the next test covers the refusal).
+    env = prefect_server.env(TONEWATCH_LOCK_TIMEOUT_SECONDS="300")
     for round_number in range(size.concurrent_rounds):
         folder = tmp_path / f"round-{round_number}"
         folder.mkdir()

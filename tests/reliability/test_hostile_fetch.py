@@ -282,7 +282,7 @@ def test_a_trickling_response_is_given_up_at_the_deadline(stage, figures):
     finally:
         slow.close()
     assert (caught.value.reason, caught.value.is_transient) == ("timeout", True)
-    assert 2.5 < elapsed < 4.5, f"gave up after {elapsed:.1f} s, the deadline is 3 s"
+    assert 2.5 < elapsed < 6, f"gave up after {elapsed:.1f} s, the deadline is 3 s"
     assert slow.bytes_sent >= 3  # it did trickle: every read came within the read timeout
     figures["hostile cases"] += 1
 
