@@ -166,31 +166,17 @@ def _pipeline_parameters(
     }
 
 
-def _run_pipeline(
-    sources: list[Path] | list[str],
-    db: Path,
-    report: Path,
-    actors: list[Path] | None,
-    lexicon: Path | None,
-    *,
-    verbose: bool,
-    label: str,
-    config: str | None = None,
-    fetch_pages: bool = True,
-    field_map: list[str] | None = None,
-    workers: int | None = None,
-    dask_address: str | None = None,
-    since: str | None = None,
-) -> None:
+def _run_pipeline(parameters: dict[str, Any], *, verbose: bool) -> None:
+    """Run the pipeline flow with ``parameters`` (from ``_pipeline_parameters``) and print its line."""
     from .locking import run_lock
 
     prefect_env.configure(verbose=verbose)
     started = time.perf_counter()
-    parameters = _pipeline_parameters(
-        sources, db, report, actors, lexicon,
-        label=label, config=config, fetch_pages=fetch_pages, field_map=field_map,
-        workers=workers, dask_address=dask_address, since=since,
-    )  # fmt: skip
+    db, report, dask_address = (
+        Path(parameters["db_path"]),
+        Path(parameters["report_path"]),
+        parameters["dask_address"],
+    )
     try:
         from .reporting import check_report_path
 
@@ -241,9 +227,11 @@ def demo(
     Example: tonewatch demo
     """
     _run_pipeline(
-        [SAMPLE_CORPUS], db, report, None, None,
-        verbose=verbose, label="demo", workers=workers, dask_address=dask_address,
-    )  # fmt: skip
+        _pipeline_parameters(
+            [SAMPLE_CORPUS], db, report, None, None, label="demo", workers=workers, dask_address=dask_address
+        ),
+        verbose=verbose,
+    )
 
 
 def _check_sources(values: list[str] | None) -> list[str]:
@@ -286,9 +274,19 @@ def run(
     Example: tonewatch run ~/saved-articles feeds.jsonl --db tone.duckdb
     """
     _run_pipeline(
-        sources, db, report, actors, lexicon,
-        verbose=verbose, label="run", workers=workers, dask_address=dask_address, since=since,
-    )  # fmt: skip
+        _pipeline_parameters(
+            sources,
+            db,
+            report,
+            actors,
+            lexicon,
+            label="run",
+            workers=workers,
+            dask_address=dask_address,
+            since=since,
+        ),  # fmt: skip
+        verbose=verbose,
+    )
 
 
 @app.command()
@@ -337,19 +335,21 @@ def ingest(
     except TonewatchError as error:
         raise _fail(error) from None
     _run_pipeline(
-        sources or [],
-        db,
-        report,
-        actors,
-        lexicon,
+        _pipeline_parameters(
+            sources or [],
+            db,
+            report,
+            actors,
+            lexicon,
+            label="ingest",
+            workers=workers,
+            dask_address=dask_address,
+            since=since,
+            config=config,
+            fetch_pages=not no_fetch,
+            field_map=field_map,
+        ),
         verbose=verbose,
-        label="ingest",
-        workers=workers,
-        dask_address=dask_address,
-        since=since,
-        config=config,
-        fetch_pages=not no_fetch,
-        field_map=field_map,
     )
 
 
