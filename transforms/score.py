@@ -13,16 +13,12 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vaderSentiment.vaderSentiment import (
-    BOOSTER_DICT,
-    SentimentIntensityAnalyzer,
-    SentiText,
-    normalize,
-)
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, normalize
 
 from .attribute import SPEECH_ACTS, speech_verb_after_subject
 from .errors import LexiconError
 from .records import Mention
+from .vader import Valences
 
 SCORER_RULES_VERSION = "3"
 LABELS = ("negative", "neutral", "positive")
@@ -124,6 +120,7 @@ class ToneScorer:
         self.analyzer = SentimentIntensityAnalyzer()
         self.lexicon = lexicon or Lexicon({}, Thresholds())
         self.analyzer.lexicon.update(self.lexicon.words)
+        self._vader = Valences(self.analyzer)
         self.version_material = repr((sorted(self.lexicon.words.items()), self.lexicon.thresholds))
         self._cache: dict[str, SentenceValences] = {}
 
@@ -139,25 +136,12 @@ class ToneScorer:
     def _compute_valences(self, text: str) -> SentenceValences:
         """Per-token valences as VADER computes them before it sums them.
 
-        The sentence's compound applies VADER's "but" rule (the clause after "but" weighs
-        more); the valences kept for targets do not, because each target already reads
-        its own clause ("thanked Macron but condemned Putin").
+        Both the sentence's compound and the valences kept for targets apply VADER's "but"
+        rule (the clause after "but" weighs more); each target also reads only its own
+        clause ("thanked Macron but condemned Putin").
         """
-        analyzer = self.analyzer
-        sentitext = SentiText(text)
-        words = sentitext.words_and_emoticons
-        sentiments: list[float] = []
-        for i, item in enumerate(words):
-            lowered = item.lower()
-            if lowered in BOOSTER_DICT or (
-                lowered == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"
-            ):
-                sentiments.append(0)
-                continue
-            sentiments = analyzer.sentiment_valence(0, sentitext, item, i, sentiments)
-        but_weighted = analyzer._but_check(words, list(sentiments))
-        raw = tuple(map(float, but_weighted))
-        compound = analyzer.score_valence(but_weighted, text)["compound"] if sentiments else 0.0
+        sentiments, compound = self._vader.of(text)
+        raw = tuple(map(float, sentiments))
         loaded = tuple(i for i, valence in enumerate(raw) if valence)
         spans = tuple((m.start(), m.end()) for m in _TOKEN.finditer(text)) if loaded else ()
         return SentenceValences(spans, raw, compound, loaded)
