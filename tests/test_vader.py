@@ -21,8 +21,9 @@ from tonewatch.transforms.vader import Valences
 VADER = SentimentIntensityAnalyzer()
 
 
-def reference(analyzer: SentimentIntensityAnalyzer, text: str) -> tuple[list[float], float]:
-    """VADER's own valences after its "but" rule, and its compound (without the emoji pass)."""
+def reference(analyzer: SentimentIntensityAnalyzer, text: str) -> tuple[list[float], list[int], float]:
+    """VADER's own valences after its "but" rule, the tokens that carry one, and its compound
+    (VADER's text pass that spells out emoji is left out, as tonewatch leaves it out)."""
     sentitext = SentiText(text)
     words = sentitext.words_and_emoticons
     sentiments: list[float] = []
@@ -34,7 +35,8 @@ def reference(analyzer: SentimentIntensityAnalyzer, text: str) -> tuple[list[flo
             continue
         sentiments = analyzer.sentiment_valence(0, sentitext, item, i, sentiments)
     sentiments = analyzer._but_check(words, sentiments)
-    return sentiments, analyzer.score_valence(sentiments, text)["compound"]
+    loaded = [i for i, valence in enumerate(sentiments) if valence]
+    return sentiments, loaded, analyzer.score_valence(sentiments, text)["compound"]
 
 
 def _sample_sentences() -> list[str]:
@@ -84,14 +86,14 @@ def test_compound_equals_polarity_scores_on_the_sample_corpus():
     sentences = [s for s in _sample_sentences() if not any(c in VADER.emojis for c in s)]
     assert len(sentences) > 300
     valences = Valences(VADER)
-    assert [valences.of(s)[1] for s in sentences] == [VADER.polarity_scores(s)["compound"] for s in sentences]
+    assert [valences.of(s)[2] for s in sentences] == [VADER.polarity_scores(s)["compound"] for s in sentences]
 
 
 def test_lexicon_additions_are_seen():
     scorer = ToneScorer(parse_lexicon("[words]\nescalation = -2.5\nhugs = 3\n", name="test.toml"))
     for sentence in ("The escalation was not welcome.", "Hugs, but escalation!", "Very ESCALATION hugs"):
         assert scorer._vader.of(sentence) == reference(scorer.analyzer, sentence)
-        assert scorer._vader.of(sentence)[1] != Valences(VADER).of(sentence)[1]
+        assert scorer._vader.of(sentence)[2] != Valences(VADER).of(sentence)[2]
 
 
 # Words that VADER's rules react to, in every case VADER distinguishes.

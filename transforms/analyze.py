@@ -99,16 +99,26 @@ def analyze_articles(
         for a, ss, ms in zip(scored, sentences, mentions, strict=True)
     ]
     on_stage("attribution")
+    sentence_rows: list[tuple] = []
+    mention_rows: list[tuple] = []
+    edge_rows: list[tuple] = []
+    for article, ss, ms, ats in zip(scored, sentences, mentions, attributions, strict=True):
+        _score_article(article, ss, ms, ats, context, sentence_rows, mention_rows, edge_rows)
     rows = BatchRows(
-        sentences={c: [] for c in SENTENCE_COLUMNS},
-        mentions={c: [] for c in MENTION_COLUMNS},
-        edges={c: [] for c in EDGE_COLUMNS},
+        sentences=_columns(SENTENCE_COLUMNS, sentence_rows),
+        mentions=_columns(MENTION_COLUMNS, mention_rows),
+        edges=_columns(EDGE_COLUMNS, edge_rows),
         articles_scored=[a.article_id for a in scored],
     )
-    for article, ss, ms, ats in zip(scored, sentences, mentions, attributions, strict=True):
-        _score_article(article, ss, ms, ats, context, rows)
     on_stage("score")
     return rows
+
+
+def _columns(names: Sequence[str], rows: list[tuple]) -> dict[str, list]:
+    """Rows built as tuples (one append per row, not per value) turned into columns."""
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
 
 
 def _score_article(
@@ -117,38 +127,38 @@ def _score_article(
     mentions: Sequence[Sequence[Mention]],
     attributions: Sequence[Attribution],
     context: ScoringContext,
-    rows: BatchRows,
+    sentence_rows: list[tuple],
+    mention_rows: list[tuple],
+    edge_rows: list[tuple],
 ) -> None:
     scorer, registry, version = context.scorer, context.registry, context.scorer_version
+    article_id = article.article_id
     for sentence, sentence_mentions, attribution in zip(sentences, mentions, attributions, strict=True):
-        valences = scorer.valences(sentence.text)
-        _append(
-            rows.sentences,
-            SENTENCE_COLUMNS,
+        text, sentence_idx = sentence.text, sentence.sentence_idx
+        valences = scorer.valences(text)
+        speaker, method = attribution.speaker_actor, attribution.method
+        sentence_rows.append(
             (
-                article.article_id,
-                sentence.sentence_idx,
+                article_id,
+                sentence_idx,
                 sentence.start,
                 sentence.end,
-                sentence.text,
-                attribution.speaker_actor,
-                attribution.method,
+                text,
+                speaker,
+                method,
                 valences.compound,
                 version,
-            ),
+            )
         )
         if not sentence_mentions:
             continue
-        speaker = attribution.speaker_actor
         tones: dict[str, list[float]] = {}
         for mention_idx, mention in enumerate(sentence_mentions):
-            tone = scorer.target_tone(sentence.text, valences, mention, quotes=attribution.quotes)
-            _append(
-                rows.mentions,
-                MENTION_COLUMNS,
+            tone = scorer.target_tone(text, valences, mention, quotes=attribution.quotes)
+            mention_rows.append(
                 (
-                    article.article_id,
-                    sentence.sentence_idx,
+                    article_id,
+                    sentence_idx,
                     mention_idx,
                     mention.actor_id,
                     mention.start,
@@ -156,7 +166,7 @@ def _score_article(
                     mention.surface,
                     tone,
                     version,
-                ),
+                )
             )
             if (
                 speaker
@@ -165,24 +175,17 @@ def _score_article(
             ):
                 tones.setdefault(mention.actor_id, []).append(tone)
         for target, target_tones in tones.items():
-            _append(
-                rows.edges,
-                EDGE_COLUMNS,
+            edge_rows.append(
                 (
-                    article.article_id,
-                    sentence.sentence_idx,
+                    article_id,
+                    sentence_idx,
                     article.published_at,
                     speaker,
                     registry.bloc_of(speaker),
                     target,
                     registry.bloc_of(target),
                     round(sum(target_tones) / len(target_tones), 4),
-                    attribution.method,
+                    method,
                     version,
-                ),
+                )
             )
-
-
-def _append(columns: dict[str, list], names: Sequence[str], values: Sequence[object]) -> None:
-    for name, value in zip(names, values, strict=True):
-        columns[name].append(value)

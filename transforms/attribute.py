@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .patterns import word_alternation
 from .records import Attribution, Mention, Sentence
 from .registry import Registry
 
@@ -30,9 +31,7 @@ SPEECH_ACTS = (
     "denounces rebuked lambasted derided dismissed rejected ridiculed berated insulted "
     "chided scolded castigated assailed blasted"
 ).split()
-_VERB = re.compile(
-    r"(?<![\w'-])(" + "|".join(sorted(set(SPEECH_VERBS + SPEECH_ACTS), key=len, reverse=True)) + r")(?!\w)"
-)
+_VERB = re.compile(r"(?<![\w'-])(" + word_alternation(set(SPEECH_VERBS + SPEECH_ACTS)) + r")(?!\w)")
 _SPEECH_ACT_SET = frozenset(SPEECH_ACTS)
 _ACCORDING_TO = re.compile(r"(?:^|[\s,(])[Aa]ccording to\s+$")
 # What may stand between a subject and its verb: "Zelensky on Sunday said", "Trump has also

@@ -12,11 +12,13 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, normalize
 
 from .attribute import SPEECH_ACTS, speech_verb_after_subject
 from .errors import LexiconError
+from .patterns import word_alternation
 from .records import Mention
 from .vader import Valences
 
@@ -24,13 +26,15 @@ SCORER_RULES_VERSION = "3"
 LABELS = ("negative", "neutral", "positive")
 _TOKEN = re.compile(r"\S+")
 # Clause edges: a target's tone is read within its clause ("praised Washington but condemned Kyiv").
+# The lookahead only lets the engine skip, at once, the positions where no break can start.
 _CLAUSE_BREAK = re.compile(
-    r"[;:]|\s[\u2014\u2013-]\s|\s\u2014|\u2014\s|,?\s(?:but|while|whereas|although|though|however|yet)\s"
+    r"(?=[;:,\s\u2014])(?:[;:]|\s[\u2014\u2013-]\s|\s\u2014|\u2014\s"
+    r"|,?\s(?:but|while|whereas|although|though|however|yet)\s"
     # "welcomed Washington's offer and denounced Kyiv": a second speech act opens a clause.
-    r"|,?\s(?:and|or)\s(?=(?:also\s|then\s)?(?:" + "|".join(SPEECH_ACTS) + r")\b)"
+    r"|,?\s(?:and|or)\s(?=(?:also\s|then\s)?(?:" + word_alternation(SPEECH_ACTS) + r")\b))"
 )
 _CONTRAST = re.compile(r",?\s(?:but|whereas)\s")
-_ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + "|".join(SPEECH_ACTS) + r")(?!\w)")
+_ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + word_alternation(SPEECH_ACTS) + r")(?!\w)")
 # Chosen on NewsMTSC train (see README, "Accuracy"): a token 5 tokens away weighs half,
 # one outside the target's clause or quote 0.4 more, words quoted from others 0.3.
 DISTANCE_DECAY_TOKENS = 5.0
@@ -72,15 +76,25 @@ class Lexicon:
     thresholds: Thresholds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SentenceValences:
-    """The per-token valences of one sentence with each token's character span."""
+    """The per-token valences of one sentence; token spans and clause breaks on first use."""
 
-    spans: tuple[tuple[int, int], ...]
+    text: str
     valences: tuple[float, ...]
     compound: float
     # Indexes of the tokens that carry any valence: most carry none, and targets skip them.
     loaded: tuple[int, ...] = ()
+
+    @cached_property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """Each token's character span; only a sentence with a target and a tone needs them."""
+        return tuple(m.span() for m in _TOKEN.finditer(self.text)) if self.loaded else ()
+
+    @cached_property
+    def clause_breaks(self) -> tuple[tuple[int, int], ...]:
+        """Where the clause breaks are, found once for all of the sentence's targets."""
+        return _break_spans(self.text, _CLAUSE_BREAK)
 
 
 def parse_lexicon(text: str, *, name: str, base: Lexicon | None = None) -> Lexicon:
@@ -140,11 +154,8 @@ class ToneScorer:
         rule (the clause after "but" weighs more); each target also reads only its own
         clause ("thanked Macron but condemned Putin").
         """
-        sentiments, compound = self._vader.of(text)
-        raw = tuple(map(float, sentiments))
-        loaded = tuple(i for i, valence in enumerate(raw) if valence)
-        spans = tuple((m.start(), m.end()) for m in _TOKEN.finditer(text)) if loaded else ()
-        return SentenceValences(spans, raw, compound, loaded)
+        sentiments, loaded, compound = self._vader.of(text)
+        return SentenceValences(text, tuple(map(float, sentiments)), compound, tuple(loaded))
 
     def target_tone(
         self,
@@ -167,7 +178,7 @@ class ToneScorer:
         if quote is not None:
             begin, end = quote
         else:
-            begin, end = clause_around(text, mention.start, mention.end)
+            begin, end = _clause_within(sentence.clause_breaks, mention.start, mention.end, len(text))
             if _ACT_BEFORE.search(text, begin, mention.start):
                 # The object of a speech act ("thanked Macron but condemned Putin") takes its
                 # tone from its own act only, not from the other side of the contrast.
@@ -208,12 +219,20 @@ def clause_around(
     text: str, start: int, end: int, *, breaks: re.Pattern[str] | None = None
 ) -> tuple[int, int]:
     """The clause that holds ``text[start:end]``, bounded by clause breaks."""
-    begin, finish = 0, len(text)
-    for brk in (breaks or _CLAUSE_BREAK).finditer(text):
-        if brk.end() <= start:
-            begin = brk.end()
-        elif brk.start() >= end:
-            finish = brk.start()
+    return _clause_within(_break_spans(text, breaks or _CLAUSE_BREAK), start, end, len(text))
+
+
+def _break_spans(text: str, breaks: re.Pattern[str]) -> tuple[tuple[int, int], ...]:
+    return tuple(m.span() for m in breaks.finditer(text))
+
+
+def _clause_within(breaks: Sequence[tuple[int, int]], start: int, end: int, length: int) -> tuple[int, int]:
+    begin, finish = 0, length
+    for break_start, break_end in breaks:
+        if break_end <= start:
+            begin = break_end
+        elif break_start >= end:
+            finish = break_start
             break
     return begin, finish
 

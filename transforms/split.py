@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .patterns import word_alternation
 from .records import Sentence
 
 # A boundary candidate: terminal punctuation, optional closing quotes/brackets, then space.
@@ -19,7 +20,9 @@ _SPEECH_VERB_AFTER_NAME = (
     "said|says|asked|asks|told|tells|wrote|writes|added|adds|replied|replies|answered|"
     "shouted|insisted|demanded|wondered|continued|declared|posted"
 )
-_ATTRIBUTION_AFTER_QUOTE = re.compile(r"\s+(?:[A-Z][\w.'\-]*\s+){1,4}(?:" + _SPEECH_VERB_AFTER_NAME + r")\b")
+_ATTRIBUTION_AFTER_QUOTE = re.compile(
+    r"\s+(?:[A-Z][\w.'\-]*\s+){1,4}(?:" + word_alternation(_SPEECH_VERB_AFTER_NAME.split("|")) + r")\b"
+)
 _NEXT_WORD = re.compile(r"\s+[\"'(\[]?([A-Za-z0-9]+)")
 
 # Titles and abbreviations that are never a sentence end when followed by a name.

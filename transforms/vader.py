@@ -38,11 +38,7 @@ def _negated(word_lower: str) -> bool:
 
 def words_of(text: str) -> list[str]:
     """VADER's tokens: split on white space, punctuation stripped unless 2 characters or fewer remain."""
-    words = []
-    for token in text.split():
-        stripped = token.strip(_PUNCTUATION)
-        words.append(token if len(stripped) <= 2 else stripped)
-    return words
+    return [token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped for token in text.split()]
 
 
 class Valences:
@@ -51,32 +47,39 @@ class Valences:
     def __init__(self, analyzer: SentimentIntensityAnalyzer) -> None:
         self.analyzer = analyzer
         self.lexicon: Mapping[str, float] = analyzer.lexicon
+        # Boosters score 0 wherever they stand; a sentence with none of the rest scores 0.
+        self._sentiment_words = frozenset(word for word in self.lexicon if word not in BOOSTER_DICT)
 
-    def of(self, text: str) -> tuple[list[float], float]:
-        """(the valence of each of VADER's tokens of ``text`` after its "but" rule, the compound)."""
+    def of(self, text: str) -> tuple[list[float], list[int], float]:
+        """VADER on ``text``: each token's valence after the "but" rule, the indexes of the
+        tokens whose valence is not 0, and the compound."""
         words = words_of(text)
         lowered = [word.lower() for word in words]
-        sentiments = self.token_valences(words, lowered)
-        if "but" in lowered and any(sentiments):
+        sentiments, loaded = self.token_valences(words, lowered)
+        if loaded and "but" in lowered:
             # VADER's own rule, bug for bug: it finds each value's position with list.index.
+            # It only scales values, so the tokens that carry one stay the same.
             sentiments = SentimentIntensityAnalyzer._but_check(words, sentiments)
-        return sentiments, self.compound(sentiments, text)
+        return sentiments, loaded, self.compound(sentiments, text)
 
-    def token_valences(self, words: list[str], lowered: list[str]) -> list[float]:
-        """The valence of each of ``words`` before the "but" rule, as VADER's loop builds them."""
-        lexicon = self.lexicon
+    def token_valences(self, words: list[str], lowered: list[str]) -> tuple[list[float], list[int]]:
+        """The valence of each of ``words`` before the "but" rule, as VADER's loop builds them,
+        and the indexes of those that are not 0."""
         sentiments: list[float] = [0] * len(words)  # type: ignore[list-item]  # VADER's zeros are ints
+        loaded: list[int] = []
+        if self._sentiment_words.isdisjoint(lowered):
+            return sentiments, loaded
+        candidates = self._sentiment_words.intersection(lowered)
         last = len(words) - 1
-        is_cap_diff: bool | None = None
+        is_cap_diff = allcap_differential(words)
         for i, lower in enumerate(lowered):
-            if lower not in lexicon or lower in BOOSTER_DICT:
+            if lower not in candidates or (lower == "kind" and i < last and lowered[i + 1] == "of"):
                 continue
-            if lower == "kind" and i < last and lowered[i + 1] == "of":
-                continue
-            if is_cap_diff is None:
-                is_cap_diff = allcap_differential(words)
-            sentiments[i] = self._valence(words, lowered, i, is_cap_diff)
-        return sentiments
+            valence = self._valence(words, lowered, i, is_cap_diff)
+            if valence:
+                sentiments[i] = valence
+                loaded.append(i)
+        return sentiments, loaded
 
     def _valence(self, words: list[str], lowered: list[str], i: int, is_cap_diff: bool) -> float:
         """``SentimentIntensityAnalyzer.sentiment_valence`` for the lexicon word at ``i``."""
