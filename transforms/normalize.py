@@ -35,6 +35,7 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACES = re.compile(r"[ \t\f\v]+")
+_SPACE_TO_FOLD = re.compile(r"[\t\f\v]| {2}")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|mc_cid|mc_eid|igshid|ocid|cmpid|ref|ref_src|"
@@ -46,12 +47,28 @@ DEFAULT_OUTLET = "unknown outlet"
 DEFAULT_HOME = "other"
 
 
+def _unified(text: str) -> str:
+    """NFC, with typographic quotes and odd spaces made plain and invisible characters dropped."""
+    if text.isascii():  # NFC changes no ASCII text, and of the mapped characters only NUL is ASCII
+        return text.replace("\x00", "") if "\x00" in text else text
+    return unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+
+
 def clean_text(text: str) -> str:
     """Unicode-normalize, unify quotes and spaces, keep paragraphs as blank-line separated."""
-    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    text = _unified(text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _SPACE_TO_FOLD.search(text):
+        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    else:  # no tab, form feed, vertical tab or run of spaces: only the ends of lines change
+        lines = [line.strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``clean_text(text)`` is empty (white space, zero-width characters and NULs only)."""
+    return not _unified(text).strip()
 
 
 def url_parts(url: str | None) -> SplitResult | None:

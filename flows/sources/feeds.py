@@ -24,7 +24,7 @@ import lxml.etree
 import lxml.html
 
 from ...transforms.language import language_tag
-from ...transforms.normalize import clean_text, url_parts
+from ...transforms.normalize import is_blank, url_parts
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS, MAX_FEED_ENTRIES
 from .dates import plausible
@@ -281,7 +281,7 @@ def parse_feed(
             )
             continue
         text = content if is_full else summary
-        if not clean_text(text):
+        if is_blank(text):
             result.rejects.append(Reject(where, "empty text", f"feed entry {number} of {source}"))
             continue
         if len(text) > MAX_ARTICLE_CHARS:

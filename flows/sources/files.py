@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dateutil import parser as date_parser
 
-from ...transforms.normalize import clean_text
+from ...transforms.normalize import is_blank
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS, MAX_SOURCE_FILE_BYTES
 from .dates import plausible
@@ -239,7 +239,7 @@ def parse_saved_article(text: str, *, source: str) -> RawArticle:
     article_text = "\n\n".join(body)
     if len(article_text) > MAX_ARTICLE_CHARS:
         raise _Unusable("too large", f"article text longer than {MAX_ARTICLE_CHARS} characters")
-    if not clean_text(article_text):
+    if is_blank(article_text):
         raise _Unusable("empty text")
     return RawArticle(
         source=source,

@@ -10,14 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
 from dateutil import parser as date_parser
 
 from ...transforms.language import language_tag
-from ...transforms.normalize import clean_text, url_host
+from ...transforms.normalize import is_blank, url_host
 from ...transforms.records import RawArticle, Reject
 from ..settings import MAX_ARTICLE_CHARS
 from .dates import date_problem
@@ -40,14 +42,28 @@ def host_outlet(url: str | None) -> str | None:
     return host.removeprefix("www.") if host else None
 
 
+# The ISO 8601 forms that datetime.fromisoformat and dateutil read alike (with the same
+# instant: a "Z" or an offset becomes an aware time, no zone a naive one).
+_ISO_DATE_TIME = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?)?\Z"
+)
+
+
 def _parse_date(value: object) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
+    text = str(value)
+    if _ISO_DATE_TIME.match(text):
+        # Exports mostly carry ISO 8601, which the standard library reads in a microsecond;
+        # dateutil, which reads everything else, takes a hundred times longer.
+        with suppress(ValueError):  # 2025-02-30: dateutil says no too
+            return datetime.fromisoformat(text)
     try:
-        return date_parser.parse(str(value), fuzzy=False)
+        return date_parser.parse(text, fuzzy=False)
     except (ValueError, OverflowError, TypeError):
         return None
 
@@ -96,7 +112,7 @@ def record_article(record: object, *, where: str, field_map: FieldMap = ()) -> R
     if len(text) > MAX_ARTICLE_CHARS:
         raise _Unusable("too large", f"article text longer than {MAX_ARTICLE_CHARS} characters")
     # Blank once cleaned as the store cleans it: zero-width spaces and NUL bytes are no text.
-    if not clean_text(text):
+    if is_blank(text):
         raise _Unusable("empty text")
     published_raw = _field(record, "published_at", columns)
     published_at = None
