@@ -23,7 +23,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from ..transforms.analyze import SCORED_LANGUAGES, BatchRows, analyze_articles
+from ..transforms.analyze import SCORED_LANGUAGES, BatchRows, ScoringContext, analyze_articles
 from ..transforms.errors import TonewatchError
 from ..transforms.language import detect_language
 from ..transforms.normalize import canonical_url, normalize_article
@@ -36,6 +36,7 @@ from . import (
     store,
 )
 from .config import scoring_context
+from .gc_pause import collector_paused
 from .ingest import fetch_new_pages, find_copies, ingest_sources, source_specs
 from .ingest_config import IngestConfig, load_config, parse_field_map
 from .reporting import build_report, report_window_start
@@ -130,6 +131,19 @@ def analyze_unit(
 ) -> UnitResult:
     """Read a unit's files (or take articles already fetched), normalize and score them."""
     context = scoring_context(actors_files, lexicon_file)
+    with collector_paused():
+        return _analyze(files, raw_articles, config, fetch_pages, context, fetched_at)
+
+
+def _analyze(
+    files: tuple[SourceFile, ...],
+    raw_articles: list[RawArticle],
+    config: IngestConfig,
+    fetch_pages: bool,
+    context: ScoringContext,
+    fetched_at: datetime,
+) -> UnitResult:
+    """``analyze_unit``'s work, with the cyclic collector paused around it."""
     started = time.perf_counter()
     raw, result = _read_unit_files(files, config, fetch_pages, context.scorer_version)
     raw.extend(raw_articles)
