@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 from datetime import UTC
 
@@ -12,7 +14,11 @@ from hypothesis import strategies as st
 
 from tonewatch.flows.sources.tabular import _parse_date
 from tonewatch.transforms import normalize
+from tonewatch.transforms.attribute import SPEECH_ACTS, SPEECH_VERBS, speech_verbs
 from tonewatch.transforms.normalize import clean_text, is_blank
+from tonewatch.transforms.score import _CLAUSE_BREAK, ToneScorer, _clause_breaks
+
+PLAIN = ToneScorer()
 
 
 def _instant(moment):
@@ -71,3 +77,66 @@ _TEXT = st.text(
 def test_clean_text_and_is_blank_match_the_general_code(text):
     assert clean_text(text) == _reference_clean(text)
     assert is_blank(text) == (not _reference_clean(text))
+
+
+_VERB_REFERENCE = re.compile(
+    r"(?<![\w'-])(" + "|".join(sorted(set(SPEECH_VERBS + SPEECH_ACTS), key=len, reverse=True)) + r")(?!\w)"
+)
+_VERB_TEXT = st.lists(
+    st.sampled_from(
+        ["said", "says", "praised", "thanks", "told", "x", "-", "'", " ", "_", "é", "sa", "id", "d"]
+    ),
+    max_size=16,
+).map("".join)
+
+
+def _reference_verbs(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
+    end = len(text) if end is None else end
+    return [(m.start(), m.end(), m.group(1)) for m in _VERB_REFERENCE.finditer(text, start, end)]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_VERB_TEXT, st.integers(0, 30), st.integers(0, 40))
+def test_speech_verbs_are_what_the_regex_finds(text, start, length):
+    assert speech_verbs(text) == _reference_verbs(text)
+    assert speech_verbs(text, start, start + length) == _reference_verbs(
+        text, start, min(start + length, len(text))
+    )
+
+
+def test_speech_verbs_in_news_sentences():
+    text = 'Peskov said, "We thanked them," and Rubio-said praised_x praised'
+    assert speech_verbs(text) == _reference_verbs(text) != []
+    assert speech_verbs(text, 7, 12) == [(7, 11, "said")]
+
+
+_SENTENCE = st.lists(
+    st.sampled_from(
+        ["good", "bad", "Putin", '"great', "war,", " ", "  ", "\n", "\t", "\u00a0", "\u2003", "x"]
+    ),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_SENTENCE, st.data())
+def test_token_positions_match_the_token_spans(sentence, data):
+    valences = PLAIN.valences(sentence)
+    spans = valences.spans
+    assert valences.loaded_spans == tuple(spans[i] for i in valences.loaded)
+    if valences.loaded:
+        position = data.draw(st.integers(0, len(sentence)))
+        ends = [end for _, end in spans]
+        expected = min(bisect.bisect_right(ends, position), max(len(spans) - 1, 0))
+        assert valences.token_index_at(position) == expected
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["but", " ", ",", ";", "-", "—", "and", "or", "praised", "x", "though", "\n"]),
+        max_size=14,
+    ).map("".join)
+)
+def test_clause_breaks_prefilter_finds_every_break(sentence):
+    assert _clause_breaks(sentence) == tuple(m.span() for m in _CLAUSE_BREAK.finditer(sentence))

@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .patterns import word_alternation
+import ahocorasick
+
 from .records import Attribution, Mention, Sentence
 from .registry import Registry
 
@@ -31,7 +32,10 @@ SPEECH_ACTS = (
     "denounces rebuked lambasted derided dismissed rejected ridiculed berated insulted "
     "chided scolded castigated assailed blasted"
 ).split()
-_VERB = re.compile(r"(?<![\w'-])(" + word_alternation(set(SPEECH_VERBS + SPEECH_ACTS)) + r")(?!\w)")
+_VERBS = ahocorasick.Automaton()
+for _word in set(SPEECH_VERBS + SPEECH_ACTS):
+    _VERBS.add_word(_word, (len(_word), _word))
+_VERBS.make_automaton()
 _SPEECH_ACT_SET = frozenset(SPEECH_ACTS)
 _ACCORDING_TO = re.compile(r"(?:^|[\s,(])[Aa]ccording to\s+$")
 # What may stand between a subject and its verb: "Zelensky on Sunday said", "Trump has also
@@ -49,14 +53,41 @@ _SAID_OF = re.compile(r"\s+(?:of|about)\s")
 _SUBJECT_WINDOW_CHARS = 40
 
 
+def speech_verbs(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
+    r"""The speech verbs standing as whole words in ``text[start:end]``: (start, end, verb).
+
+    What ``re.finditer(r"(?<![\w'-])(said|says|…)(?!\w)", text, start, end)`` finds (the
+    character before ``start`` is looked at, a word cut off at ``end`` ends there), with one
+    Aho–Corasick pass instead of trying every verb at every position.
+    """
+    stop = len(text) if end is None else min(end, len(text))
+    found: list[tuple[int, int, str]] = []
+    # Two whole words cannot overlap, so ordered by end the matches are ordered by start.
+    for last, (length, verb) in _VERBS.iter(text, start, stop):
+        verb_end = last + 1
+        verb_start = verb_end - length
+        if verb_start > 0 and (_is_word_char(text[verb_start - 1]) or text[verb_start - 1] in "'-"):
+            continue
+        if verb_end < stop and _is_word_char(text[verb_end]):
+            continue
+        found.append((verb_start, verb_end, verb))
+    return found
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what re's \w matches
+
+
 def speech_verb_after_subject(text: str, start: int, end: int) -> int | None:
     """Where the speech verb starts when ``text[start:end]`` is its subject ("Peskov said"), else None.
 
     Reported speech acts ("X criticised Y") do not count: their subject is part of the act.
     """
-    verb = _VERB.search(text, end, min(len(text), end + _SUBJECT_WINDOW_CHARS))
-    if verb and verb.group(1) not in _SPEECH_ACT_SET and _SUBJECT_GAP.match(text[end : verb.start()]):
-        return verb.start()
+    verbs = speech_verbs(text, end, end + _SUBJECT_WINDOW_CHARS)
+    if verbs:
+        verb_start, _, verb = verbs[0]
+        if verb not in _SPEECH_ACT_SET and _SUBJECT_GAP.match(text[end:verb_start]):
+            return verb_start
     return None
 
 
@@ -118,34 +149,34 @@ def _find_speaker(
     text: str, outside: str, mentions: Sequence[Mention], quotes: Sequence[tuple[int, int]]
 ) -> _Found:
     """The first verb outside quotes that attributes the sentence, and to whom."""
-    free = [m for m in mentions if not _inside(m.start, quotes)]
-    for verb in _VERB.finditer(outside):
-        is_act = verb.group(1) in _SPEECH_ACT_SET
+    free = [m for m in mentions if not _inside(m.start, quotes)] if quotes else mentions
+    for verb_start, verb_end, verb in speech_verbs(outside):
+        is_act = verb in _SPEECH_ACT_SET
         how = "speech_act" if is_act else "said"
-        agent = _PASSIVE_AGENT.match(outside, verb.end())
-        if agent and _PASSIVE_AUXILIARY.search(outside, 0, verb.start()):
+        agent = _PASSIVE_AGENT.match(outside, verb_end)
+        if agent and _PASSIVE_AUXILIARY.search(outside, 0, verb_start):
             by = next((m for m in free if m.start == agent.end()), None)
             if by is not None:  # "Putin was criticised by Zelensky"
                 return _Found(by.actor_id, how, 0, whole_sentence=True)
-        for subject in reversed([m for m in free if m.end <= verb.start()]):
-            if _SUBJECT_GAP.match(outside[subject.end : verb.start()]):
-                return _Found(subject.actor_id, how, verb.end())
-        pronoun = _PRONOUN_SUBJECT.search(outside, 0, verb.start())
+        for subject in reversed([m for m in free if m.end <= verb_start]):
+            if _SUBJECT_GAP.match(outside[subject.end : verb_start]):
+                return _Found(subject.actor_id, how, verb_end)
+        pronoun = _PRONOUN_SUBJECT.search(outside, 0, verb_start)
         if pronoun:
-            return _Found(None, "pronoun", verb.end(), pronoun.group(1).lower())
+            return _Found(None, "pronoun", verb_end, pronoun.group(1).lower())
         if is_act:
             continue
         # Inverted attribution stands after a quote or a comma: '"…," said Peskov'.
-        if _INVERTED_OPENING.search(text, 0, verb.start()):
+        if _INVERTED_OPENING.search(text, 0, verb_start):
             named = [
                 m
                 for m in free
-                if m.start >= verb.end() and _INVERTED_GAP.match(outside[verb.end() : m.start] + " ")
+                if m.start >= verb_end and _INVERTED_GAP.match(outside[verb_end : m.start] + " ")
             ]
             if named:  # the last name of the phrase: "said Kremlin spokesman Dmitry Peskov"
-                return _Found(named[-1].actor_id, how, verb.end())
+                return _Found(named[-1].actor_id, how, verb_end)
         if quotes:
-            return _Found(None, "unknown", verb.end())  # "said analyst John Smith"
+            return _Found(None, "unknown", verb_end)  # "said analyst John Smith"
     return _Found(None, "none")
 
 

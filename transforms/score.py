@@ -6,7 +6,6 @@ valences, so a sentence's compound and every target's tone cost one VADER pass i
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 import tomllib
@@ -14,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import ahocorasick
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, normalize
 
 from .attribute import SPEECH_ACTS, speech_verb_after_subject
@@ -33,6 +33,12 @@ _CLAUSE_BREAK = re.compile(
     # "welcomed Washington's offer and denounced Kyiv": a second speech act opens a clause.
     r"|,?\s(?:and|or)\s(?=(?:also\s|then\s)?(?:" + word_alternation(SPEECH_ACTS) + r")\b))"
 )
+_BREAK_CHARACTERS = ";:\u2014\u2013-"
+_BREAK_WORDS = ("but", "while", "whereas", "though", "however", "yet")
+_ACT_WORDS = ahocorasick.Automaton()
+for _act in SPEECH_ACTS:
+    _ACT_WORDS.add_word(_act, _act)
+_ACT_WORDS.make_automaton()
 _CONTRAST = re.compile(r",?\s(?:but|whereas)\s")
 _ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + word_alternation(SPEECH_ACTS) + r")(?!\w)")
 # Chosen on NewsMTSC train (see README, "Accuracy"): a token 5 tokens away weighs half,
@@ -88,13 +94,31 @@ class SentenceValences:
 
     @cached_property
     def spans(self) -> tuple[tuple[int, int], ...]:
-        """Each token's character span; only a sentence with a target and a tone needs them."""
+        """Each token's character span (tokens as VADER splits them)."""
         return tuple(m.span() for m in _TOKEN.finditer(self.text)) if self.loaded else ()
+
+    @cached_property
+    def loaded_spans(self) -> tuple[tuple[int, int], ...]:
+        """The spans of the ``loaded`` tokens only: a few of a sentence's twenty-odd."""
+        text, spans = self.text, []
+        for index in self.loaded:
+            rest = text.split(None, index)[-1]  # the text from token ``index`` on
+            start = len(text) - len(rest)
+            spans.append((start, start + len(rest.split(None, 1)[0])))
+        return tuple(spans)
+
+    def token_index_at(self, position: int) -> int:
+        """The index of the token that holds (or first follows) ``position``."""
+        text = self.text
+        before = len(text[:position].split())
+        if 0 < position < len(text) and not text[position - 1].isspace() and not text[position].isspace():
+            before -= 1  # the split cut the token that holds ``position``
+        return min(before, max(len(self.valences) - 1, 0))
 
     @cached_property
     def clause_breaks(self) -> tuple[tuple[int, int], ...]:
         """Where the clause breaks are, found once for all of the sentence's targets."""
-        return _break_spans(self.text, _CLAUSE_BREAK)
+        return _clause_breaks(self.text)
 
 
 def parse_lexicon(text: str, *, name: str, base: Lexicon | None = None) -> Lexicon:
@@ -189,9 +213,8 @@ class ToneScorer:
                     return 0.0
                 end = min(end, verb_at)
         total = 0.0
-        centre_token = _token_index_at(sentence.spans, mention.start)
-        for index in sentence.loaded:
-            token_start, token_end = sentence.spans[index]
+        centre_token = sentence.token_index_at(mention.start)
+        for index, (token_start, token_end) in zip(sentence.loaded, sentence.loaded_spans, strict=True):
             if mention.start <= token_start < mention.end:
                 continue  # the target's own name carries no tone toward itself
             if token_end <= hard_begin or token_start >= hard_end:
@@ -205,21 +228,23 @@ class ToneScorer:
         return round(normalize(total), 4) if total else 0.0
 
 
-def _token_index_at(spans: Sequence[tuple[int, int]], position: int) -> int:
-    """The index of the token that holds (or first follows) ``position``."""
-    index = bisect.bisect_right(spans, position, key=_token_end)
-    return min(index, max(len(spans) - 1, 0))
-
-
-def _token_end(span: tuple[int, int]) -> int:
-    return span[1]
-
-
 def clause_around(
     text: str, start: int, end: int, *, breaks: re.Pattern[str] | None = None
 ) -> tuple[int, int]:
     """The clause that holds ``text[start:end]``, bounded by clause breaks."""
     return _clause_within(_break_spans(text, breaks or _CLAUSE_BREAK), start, end, len(text))
+
+
+def _clause_breaks(text: str) -> tuple[tuple[int, int], ...]:
+    # Every branch of _CLAUSE_BREAK needs one of these characters or words, or a speech act:
+    # a few substring tests spare most sentences the regex.
+    if (
+        any(char in text for char in _BREAK_CHARACTERS)
+        or any(word in text for word in _BREAK_WORDS)
+        or next(_ACT_WORDS.iter(text), None) is not None
+    ):
+        return _break_spans(text, _CLAUSE_BREAK)
+    return ()
 
 
 def _break_spans(text: str, breaks: re.Pattern[str]) -> tuple[tuple[int, int], ...]:
