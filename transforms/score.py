@@ -197,20 +197,20 @@ class ToneScorer:
         """
         if not sentence.loaded:
             return 0.0
-        quote = next(((b, e) for b, e in quotes if b <= mention.start < e), None)
+        quote = next(((b, e) for b, e in quotes if b <= mention.start < e), None) if quotes else None
         hard_begin, hard_end = 0, len(text)
         if quote is not None:
             begin, end = quote
         else:
+            verb_at = speech_verb_after_subject(text, mention.start, mention.end)
+            if verb_at is not None and quotes:
+                return 0.0
             begin, end = _clause_within(sentence.clause_breaks, mention.start, mention.end, len(text))
             if _ACT_BEFORE.search(text, begin, mention.start):
                 # The object of a speech act ("thanked Macron but condemned Putin") takes its
                 # tone from its own act only, not from the other side of the contrast.
                 hard_begin, hard_end = clause_around(text, mention.start, mention.end, breaks=_CONTRAST)
-            verb_at = speech_verb_after_subject(text, mention.start, mention.end)
             if verb_at is not None:
-                if quotes:
-                    return 0.0
                 end = min(end, verb_at)
         total = 0.0
         centre_token = sentence.token_index_at(mention.start)
