@@ -77,7 +77,9 @@ class ActorMatcher:
         if len(lowered) != len(text):
             # A few characters change length when lower-cased; keep offsets honest.
             lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-        candidates: list[tuple[int, int, _Entry]] = []
+        # (-length, start, end, entry): sorted, the longest come first, then the leftmost; no two
+        # share a span (one automaton key per span), so entries are never compared.
+        candidates: list[tuple[int, int, int, _Entry]] = []
         for end_index, (length, options) in self._automaton.iter(lowered):
             start = end_index - length + 1
             end = end_index + 1
@@ -87,20 +89,40 @@ class ActorMatcher:
                 continue
             surface = text[start:end]
             for entry in options:
-                if _surface_fits(surface, entry.alias):
-                    candidates.append((start, end, entry))
+                if surface == entry.alias or _surface_fits(surface, entry.alias):
+                    candidates.append((-length, start, end, entry))
                     break
-        candidates.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
-        taken: list[tuple[int, int, _Entry]] = []
-        for start, end, entry in candidates:
-            if all(end <= s or start >= e for s, e, _ in taken):
-                taken.append((start, end, entry))
+        if not candidates:
+            return []
+        if len(candidates) > 1:
+            candidates = _longest_without_overlaps(candidates)
         mentions: list[Mention] = []
-        for start, end, entry in sorted(taken, key=lambda item: item[0]):
+        for _, start, end, entry in candidates:
             actor_id = self._resolve(entry, as_of)
             if actor_id is not None:
                 mentions.append(Mention(actor_id, start, end, text[start:end]))
         return mentions
+
+
+def _longest_without_overlaps(
+    candidates: list[tuple[int, int, int, _Entry]],
+) -> list[tuple[int, int, int, _Entry]]:
+    """Of overlapping matches the longest (then the leftmost) wins; the winners in text order."""
+    candidates.sort()
+    taken: list[tuple[int, int, int, _Entry]] = []
+    for candidate in candidates:
+        _, start, end, _ = candidate
+        for _, taken_start, taken_end, _ in taken:
+            if end > taken_start and start < taken_end:
+                break
+        else:
+            taken.append(candidate)
+    taken.sort(key=_start_of)
+    return taken
+
+
+def _start_of(candidate: tuple[int, int, int, _Entry]) -> int:
+    return candidate[1]
 
 
 def _alias_ends_inside_word(text: str, end: int) -> bool:
