@@ -35,7 +35,8 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACES = re.compile(r"[ \t\f\v]+")
-_SPACE_TO_FOLD = re.compile(r"[\t\f\v]| {2}")
+# What _SPACES changes: substring tests find it far faster than the regex would.
+_SPACES_TO_FOLD = ("\t", "\f", "\v", "  ")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|mc_cid|mc_eid|igshid|ocid|cmpid|ref|ref_src|"
@@ -59,7 +60,7 @@ def clean_text(text: str) -> str:
     text = _unified(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _SPACE_TO_FOLD.search(text):
+    if any(space in text for space in _SPACES_TO_FOLD):
         lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     else:  # no tab, form feed, vertical tab or run of spaces: only the ends of lines change
         lines = [line.strip() for line in text.split("\n")]
