@@ -1,7 +1,10 @@
-"""Build the report: read the store, aggregate with Polars, hand frames to the dashboard.
+"""Build the report: aggregate the store's tones, hand the frames to the dashboard.
 
-``build_report`` is the I/O edge (store in, HTML files out); ``assemble_report`` is pure:
-the frames the store returned in, the ``ReportData`` the dashboard draws out.
+``report_from`` turns a ``ToneSource``'s numbers into the ``ReportData`` the dashboard draws.
+``build_report`` is the I/O edge (store in, HTML files out): its source is
+``store.ReportReader``, which groups and ranks in DuckDB so that only the points and the
+evidence shown leave the store. ``assemble_report`` is the pure route: every row in memory
+(``FrameTones``, Polars), the same report; tests/test_report_store.py holds the two equal.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -21,22 +25,33 @@ from ..dashboards.matrix import MAX_SLIDER_STEPS
 from ..dashboards.report import BlocStyle, ReportData, render_report_html, write_text_atomically
 from ..transforms.aggregate import (
     AUTO_GRANULARITY,
+    DYAD,
     MIN_STATEMENTS,
+    SPEAKER,
+    TARGET,
     check_granularity,
     choose_granularity,
     coarser_granularity,
-    dyad_totals,
     period_expr,
     select_statements,
     select_target_tones,
-    speaker_leaderboard,
-    target_leaderboard,
-    tone_series,
-    tone_totals,
+    series_from_moments,
+    speaker_leaders,
+    target_leaders,
+    tone_intervals,
+    tone_moments,
 )
 from ..transforms.errors import ReportError
-from ..transforms.evidence import MENTION_KEY, select_evidence, shift_evidence
-from ..transforms.shifts import detect_shifts
+from ..transforms.evidence import (
+    EVIDENCE_PER_CELL,
+    MENTION_KEY,
+    STATEMENT_KEY,
+    rank_in_cells,
+    shift_evidence,
+    shift_windows,
+    take_by_rank,
+)
+from ..transforms.shifts import dyad_period_sums, shifts_from_sums
 from . import store
 
 DEFAULT_TITLE = "tonewatch: tone between Washington, Moscow and Kyiv"
@@ -48,6 +63,17 @@ EVIDENCE_COLUMNS = (
     "published_at", "outlet", "outlet_home", "title", "url", "sentence", "speaker", "source_actor",
     "source_bloc", "target", "target_actor", "target_bloc", "score", "article_id", "sentence_idx",
 )  # fmt: skip
+# The cells a statement can be evidence for: a point of a dyad's line, a leaderboard bar (target
+# or speaker), an outlet-framing bar; and, for a sentence that only mentions its target, the bar.
+STATEMENT_CELLS = (
+    ("period", "source_bloc", "target_bloc"),
+    ("target_actor",),
+    ("source_actor",),
+    ("outlet_home", "target_bloc"),
+)
+SENTENCE_CELLS = (("outlet_home", "target_bloc"),)
+# The two kinds of rows a report reads: edges, and mention tones (the outlet framing figure).
+STATEMENTS, VOICES = store.STATEMENTS, store.VOICES
 
 
 @dataclass(frozen=True)
@@ -91,17 +117,16 @@ def build_report(
         count_duplicates=count_duplicates,
     )  # fmt: skip
     started = time.perf_counter()
+    generated_at = datetime.now(UTC)
     with store.open_store(db_path, read_only=True) as con:
-        edges = store.read_edges(con, since=since, until=until, count_duplicates=True)
-        tones = store.read_target_tones(con, since=since, until=until)
-        stats = store.read_corpus_stats(con, since=since, until=until, count_duplicates=count_duplicates)
         styles = tuple(BlocStyle(*row) for row in store.read_blocs(con))
         check_choices("--blocs", options.blocs, [style.bloc_id for style in styles])
         check_choices("--actors", options.actors, store.read_actor_ids(con))
-    generated_at = datetime.now(UTC)
-    data = assemble_report(
-        edges, tones, stats=stats, blocs=styles, options=options, generated_at=generated_at
-    )
+        stats = store.read_corpus_stats(con, since=since, until=until, count_duplicates=count_duplicates)
+        # DuckDB aggregates next to the data: only the figures' points and the evidence shown
+        # leave it, so time and memory hardly grow with the store (issue 7).
+        reader = store.ReportReader(con, tone_selection(options))
+        data = report_from(reader, stats=stats, blocs=styles, options=options, generated_at=generated_at)
     aggregated = time.perf_counter()
     document = render_report_html(data)
     try:
@@ -175,6 +200,81 @@ def prune_dated_reports(folder: Path, *, keep: int = KEEP_DATED_REPORTS) -> list
     return stale
 
 
+class ToneSource(Protocol):
+    """Where a report's numbers come from: statements (edges) and voices (mention tones), already
+    selected (``store.ToneSelection``), aggregated and ranked as transforms/ does it."""
+
+    def moments(
+        self, *, by: Sequence[str], granularity: str | None = None, rows: str = STATEMENTS
+    ) -> pl.DataFrame:
+        """``tone_moments`` of the statements or the voices."""
+        ...
+
+    def dyad_period_sums(self, *, granularity: str) -> pl.DataFrame:
+        """``dyad_period_sums`` of the statements."""
+        ...
+
+    def scorer_versions(self) -> pl.DataFrame:
+        """scorer_version, n: statements per scorer version, most first."""
+        ...
+
+    def ranked_evidence(
+        self, *, cells: Sequence[Sequence[str]], key: Sequence[str], granularity: str | None = None,
+        per_cell: int, rows: str = STATEMENTS, excluding: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:  # fmt: skip
+        """The rows among the ``per_cell`` strongest of one of their cells, with ``cell_rank``
+        (``rank_in_cells``); rows whose ``key`` is in ``excluding`` are left out first."""
+        ...
+
+    def shift_window_rows(self, windows: pl.DataFrame) -> pl.DataFrame:
+        """The statements (at least) inside the windows ``shift_windows`` gives."""
+        ...
+
+
+@dataclass(frozen=True)
+class FrameTones:
+    """The same numbers computed by Polars from rows in memory (``select_statements`` and
+    ``select_target_tones`` already applied). Pure."""
+
+    statements: pl.DataFrame
+    voices: pl.DataFrame
+
+    def _rows(self, rows: str) -> pl.LazyFrame:
+        return (self.statements if rows == STATEMENTS else self.voices).lazy()
+
+    def moments(
+        self, *, by: Sequence[str], granularity: str | None = None, rows: str = STATEMENTS
+    ) -> pl.DataFrame:
+        return tone_moments(self._rows(rows), by=by, granularity=granularity)
+
+    def dyad_period_sums(self, *, granularity: str) -> pl.DataFrame:
+        return dyad_period_sums(self.statements.lazy(), granularity=granularity)
+
+    def scorer_versions(self) -> pl.DataFrame:
+        if "scorer_version" not in self.statements.columns:
+            return pl.DataFrame(schema={"scorer_version": pl.Utf8, "n": pl.Int64})
+        return (
+            self.statements.group_by("scorer_version")
+            .agg(pl.len().cast(pl.Int64).alias("n"))
+            .sort(["n", "scorer_version"], descending=[True, False])
+        )
+
+    def ranked_evidence(
+        self, *, cells: Sequence[Sequence[str]], key: Sequence[str], granularity: str | None = None,
+        per_cell: int, rows: str = STATEMENTS, excluding: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:  # fmt: skip
+        frame = self._rows(rows)
+        if granularity is not None:
+            frame = frame.with_columns(period_expr(granularity))
+        if excluding is not None:
+            frame = frame.join(excluding.lazy().select(key), on=list(key), how="anti")
+        ranked = rank_in_cells(frame, cells=cells, key=key)
+        return ranked.filter(pl.col("cell_rank") < per_cell).collect()
+
+    def shift_window_rows(self, windows: pl.DataFrame) -> pl.DataFrame:
+        return self.statements  # all of them: shift_evidence keeps those inside the windows
+
+
 def assemble_report(
     edges: pl.DataFrame,
     tones: pl.DataFrame,
@@ -184,7 +284,8 @@ def assemble_report(
     options: ReportOptions,
     generated_at: datetime,
 ) -> ReportData:
-    """Everything the report draws, from the store's edges and mention tones. Pure."""
+    """Everything the report draws, from the store's edges and mention tones (frames shaped like
+    ``tests/report_corpus.edges_and_tones``'s) in memory. Pure."""
     selection = {
         "blocs": options.blocs,
         "actors": options.actors,
@@ -192,45 +293,74 @@ def assemble_report(
     }
     statements = select_statements(_within(edges.lazy(), options), **selection).collect()
     voices = select_target_tones(_within(tones.lazy(), options), **selection).collect()
+    return report_from(
+        FrameTones(statements, voices), stats=stats, blocs=blocs, options=options, generated_at=generated_at
+    )
+
+
+def report_from(
+    tones: ToneSource,
+    *,
+    stats: dict[str, object],
+    blocs: tuple[BlocStyle, ...],
+    options: ReportOptions,
+    generated_at: datetime,
+) -> ReportData:
+    """Everything the report draws, from the numbers ``tones`` gives (in memory or in the store)."""
     start, end = _period(options, stats)
     granularity = options.granularity
     if granularity == AUTO_GRANULARITY:
         granularity = choose_granularity(start, end)
-    lazy = statements.lazy()
-    dyads = ["source_bloc", "target_bloc"]
-    shifts = detect_shifts(lazy, granularity=granularity)
-    dyad_series = tone_series(lazy, by=dyads, granularity=granularity, fill_empty=True)
+    dyads = list(DYAD)
+    shifts = shifts_from_sums(tones.dyad_period_sums(granularity=granularity), granularity=granularity)
+    dyad_series = _series(tones, by=dyads, granularity=granularity, fill_empty=True)
     matrix_granularity = granularity
     matrix_series = dyad_series
     while _period_count(matrix_series) > MAX_SLIDER_STEPS and coarser_granularity(matrix_granularity):
         matrix_granularity = coarser_granularity(matrix_granularity) or matrix_granularity
-        matrix_series = tone_series(lazy, by=dyads, granularity=matrix_granularity)
+        matrix_series = _series(tones, by=dyads, granularity=matrix_granularity)
+    totals = tone_intervals(tones.moments(by=dyads))
     return ReportData(
         title=options.title,
         generated_at=generated_at,
-        scorer_version=_scorer_version(str(stats["scorer_version"]), statements),
+        scorer_version=_scorer_version(str(stats["scorer_version"]), tones.scorer_versions()),
         period_start=start,
         period_end=end,
         articles=int(stats["articles"]),  # type: ignore[call-overload]
         outlets=int(stats["outlets"]),  # type: ignore[call-overload]
         sentences=int(stats["sentences"]),  # type: ignore[call-overload]
-        edges=statements.height,
+        edges=int(totals["n"].sum()),
         blocs=blocs,
-        bloc_series=tone_series(lazy, by=["target_bloc"], granularity=granularity, fill_empty=True),
+        bloc_series=_series(tones, by=["target_bloc"], granularity=granularity, fill_empty=True),
         dyad_series=dyad_series,
-        dyad_totals=dyad_totals(lazy),
-        evidence=_evidence(lazy, voices.lazy(), granularity=granularity),
+        dyad_totals=totals,
+        evidence=_evidence(tones, granularity=granularity),
         granularity=granularity,
         min_statements=MIN_STATEMENTS,
         shifts=shifts,
-        shift_evidence=_utc(shift_evidence(lazy.select(EVIDENCE_COLUMNS), shifts, granularity=granularity)),
-        framing=tone_totals(voices.lazy(), by=["outlet_home", "target_bloc"]),
-        target_leaders=target_leaderboard(lazy),
-        speaker_leaders=speaker_leaderboard(lazy),
+        shift_evidence=_utc(_shift_evidence(tones, shifts, granularity=granularity)),
+        framing=tone_intervals(tones.moments(by=["outlet_home", "target_bloc"], rows=VOICES)),
+        target_leaders=target_leaders(tone_intervals(tones.moments(by=TARGET))),
+        speaker_leaders=speaker_leaders(tones.moments(by=SPEAKER)),
         filters=_filter_notes(options, blocs),
         matrix_series=matrix_series,
         matrix_granularity=matrix_granularity,
     )
+
+
+def tone_selection(options: ReportOptions) -> store.ToneSelection:
+    """The store's selection for ``options``: what ``select_statements`` picks in memory."""
+    return store.ToneSelection(
+        since=options.since, until=options.until, count_duplicates=options.count_duplicates,
+        blocs=options.blocs, actors=options.actors,
+    )  # fmt: skip
+
+
+def _series(
+    tones: ToneSource, *, by: Sequence[str], granularity: str, fill_empty: bool = False
+) -> pl.DataFrame:
+    moments = tones.moments(by=by, granularity=granularity)
+    return series_from_moments(moments, by=by, granularity=granularity, fill_empty=fill_empty)
 
 
 def _period_count(series: pl.DataFrame) -> int:
@@ -263,25 +393,18 @@ def _period(options: ReportOptions, stats: dict[str, object]) -> tuple[date | No
     return start, end
 
 
-def _evidence(statements: pl.LazyFrame, voices: pl.LazyFrame, *, granularity: str) -> pl.DataFrame:
+def _evidence(tones: ToneSource, *, granularity: str) -> pl.DataFrame:
     """The strongest statements behind every point, then the strongest sentences behind each
     outlet-framing bar that the statements do not already show."""
-    chosen = select_evidence(
-        statements.select(EVIDENCE_COLUMNS).with_columns(period_expr(granularity)),
-        cells=[
-            ["period", "source_bloc", "target_bloc"],
-            ["target_actor"],
-            ["source_actor"],
-            ["outlet_home", "target_bloc"],
-        ],
-    ).drop("period")
-    sentences = select_evidence(
-        voices.select(EVIDENCE_COLUMNS).join(
-            chosen.lazy().select(MENTION_KEY), on=list(MENTION_KEY), how="anti"
-        ),
-        cells=[["outlet_home", "target_bloc"]],
-        key=MENTION_KEY,
+    statements = tones.ranked_evidence(
+        cells=STATEMENT_CELLS, key=STATEMENT_KEY, granularity=granularity, per_cell=EVIDENCE_PER_CELL
     )
+    chosen = take_by_rank(statements.lazy(), key=STATEMENT_KEY).select(EVIDENCE_COLUMNS)
+    voices = tones.ranked_evidence(
+        cells=SENTENCE_CELLS, key=MENTION_KEY, per_cell=EVIDENCE_PER_CELL, rows=VOICES,
+        excluding=chosen.select(MENTION_KEY),
+    )  # fmt: skip
+    sentences = take_by_rank(voices.lazy(), key=MENTION_KEY).select(EVIDENCE_COLUMNS)
     combined = pl.concat(
         [chosen.with_columns(kind=pl.lit("statement")), sentences.with_columns(kind=pl.lit("sentence"))]
     )
@@ -291,14 +414,16 @@ def _evidence(statements: pl.LazyFrame, voices: pl.LazyFrame, *, granularity: st
     return _utc(strongest.drop("strength"))
 
 
+def _shift_evidence(tones: ToneSource, shifts: pl.DataFrame, *, granularity: str) -> pl.DataFrame:
+    rows = tones.shift_window_rows(shift_windows(shifts, granularity=granularity))
+    return shift_evidence(rows.lazy().select(EVIDENCE_COLUMNS), shifts, granularity=granularity)
+
+
 def _utc(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col("published_at").dt.convert_time_zone("UTC"))
 
 
-def _scorer_version(latest: str, statements: pl.DataFrame) -> str:
-    if statements.is_empty() or "scorer_version" not in statements.columns:
-        return latest
-    versions = statements["scorer_version"].value_counts(sort=True)
+def _scorer_version(latest: str, versions: pl.DataFrame) -> str:
     if versions.height <= 1:
         return str(versions.item(0, 0)) if versions.height else latest
     listed = ", ".join(f"{v} ({n:,} edges)" for v, n in versions.iter_rows())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from ..transforms.analyze import BatchRows
 from ..transforms.dedup import duplicate_roots
@@ -339,6 +340,14 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise StoreError(f"{path}: schema version {version} is newer than this tonewatch ({SCHEMA_VERSION})")
 
 
+def _is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store's schema is this code's, asked in one query."""
+    try:
+        return _one(con, "select max(version) from schema_migrations")[0] == SCHEMA_VERSION
+    except duckdb.CatalogException:
+        return False  # a new file: no migrations table yet
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = _one(
         con, "select count(*) from information_schema.tables where table_name = 'schema_migrations'"
@@ -350,6 +359,8 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Apply each pending migration once, in order, each in its own transaction."""
+    if _is_current(con):
+        return  # what nearly every open finds: one query, nothing written
     con.execute(
         "create table if not exists schema_migrations"
         " (version integer primary key, name varchar, applied_at timestamptz)"
@@ -406,14 +417,26 @@ def sync_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         con.unregister("blocs_batch")
 
 
+# Connections (by id) inside ``transaction``: a transaction opened within one joins it.
+_in_transaction: set[int] = set()
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction; inside another on the same connection, part of that one. So each
+    write is atomic alone, and the flow can make all of a unit's writes one transaction."""
+    if id(con) in _in_transaction:
+        yield
+        return
     con.execute("begin transaction")
+    _in_transaction.add(id(con))
     try:
         yield
     except BaseException:
         con.execute("rollback")
         raise
+    finally:
+        _in_transaction.discard(id(con))
     con.execute("commit")
 
 
@@ -458,6 +481,16 @@ def _articles_frame(articles: Sequence[Article]) -> pl.DataFrame:
     )
 
 
+def _any_stored(con: duckdb.DuckDBPyConnection, batch: str) -> bool:
+    """Whether any article of the registered ``batch`` (an ``article_id`` column) is stored."""
+    return bool(
+        _one(
+            con,
+            f"select exists (select 1 from {batch} where article_id in (select article_id from articles))",
+        )[0]
+    )
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     articles: Sequence[Article],
@@ -476,7 +509,7 @@ def write_batch(
         "mention_batch": pl.DataFrame(rows.mentions),
         "edge_batch": pl.DataFrame(rows.edges),
     }
-    if only is not None:
+    if only is not None and not only.issuperset(a.article_id for a in articles):
         wanted = pl.Series(sorted(only), dtype=pl.Utf8)
         row_frames = {
             name: frame.filter(pl.col("article_id").is_in(wanted.implode())) if frame.height else frame
@@ -490,8 +523,13 @@ def write_batch(
         con.register(name, table)
     try:
         with transaction(con):
-            for table in ("sentences", "mentions", "edges"):
-                con.execute(f"delete from {table} where article_id in (select article_id from article_batch)")
+            # Only articles stored before have rows to replace: new ones (most) skip three
+            # deletes that would each scan a whole table, a cost growing with the store.
+            if _any_stored(con, "article_batch"):
+                for table in ("sentences", "mentions", "edges"):
+                    con.execute(
+                        f"delete from {table} where article_id in (select article_id from article_batch)"
+                    )
             con.execute(
                 """
                 insert into articles (article_id, url, outlet, outlet_home, published_at, title, text,
@@ -640,15 +678,19 @@ def link_duplicates(con: duckdb.DuckDBPyConnection) -> int:
     return len(roots)
 
 
+def _bands_frame(bands: dict[str, list[int]]) -> pa.Table:
+    """(article_id, bucket) rows, one per band key."""
+    return pa.table(
+        {
+            "article_id": pa.array([a for a, keys in bands.items() for _ in keys], pa.string()),
+            "bucket": pa.array([k for keys in bands.values() for k in keys], pa.int64()),
+        }
+    )
+
+
 def replace_bands(con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]]) -> None:
     """Store each article's LSH band keys, replacing any it had (its text may have changed)."""
-    frame = pl.DataFrame(
-        {
-            "article_id": [a for a, keys in bands.items() for _ in keys],
-            "bucket": [k for keys in bands.values() for k in keys],
-        },
-        schema={"article_id": pl.Utf8, "bucket": pl.Int64},
-    ).to_arrow()
+    frame = _bands_frame(bands)
     _register_ids(con, "band_ids", "article_id", list(bands))
     con.register("band_batch", frame)
     try:
@@ -697,22 +739,26 @@ def read_signatures(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) 
     return {row[0]: bytes(row[1]) for row in rows}
 
 
-def band_candidates(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[tuple[str, str]]:
-    """Pairs (one of ``article_ids``, any stored article) sharing at least one band key."""
-    if not article_ids:
+def band_candidates(con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]]) -> list[tuple[str, str]]:
+    """Pairs (an article of ``bands``, any other stored article) sharing at least one band key.
+
+    The keys are joined as given (the articles' stored keys, ``replace_bands`` wrote them), so
+    the store's band table is probed once instead of being joined with itself.
+    """
+    frame = _bands_frame(bands)
+    if not frame.num_rows:
         return []
-    _register_ids(con, "candidate_ids", "article_id", article_ids)
+    con.register("candidate_bands", frame)
     try:
         rows = con.execute(
             """
             select distinct mine.article_id, other.article_id
-            from article_bands mine
+            from candidate_bands mine
             join article_bands other on other.bucket = mine.bucket and other.article_id <> mine.article_id
-            where mine.article_id in (select article_id from candidate_ids)
             """
         ).fetchall()
     finally:
-        con.unregister("candidate_ids")
+        con.unregister("candidate_bands")
     return [(row[0], row[1]) for row in rows]
 
 
@@ -973,6 +1019,318 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[obj
         raise StoreError(f"query failed: {str(exc).splitlines()[0]}") from exc
 
 
+@dataclass(frozen=True)
+class ToneSelection:
+    """The statements and mention tones a report covers: published in [since, until), each
+    syndicated copy left out unless ``count_duplicates``, between ``blocs`` (both ends; the
+    target for a mention) and by or about ``actors`` (either end), when given."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    count_duplicates: bool = False
+    blocs: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+
+    def parameters(self) -> dict[str, object]:
+        """The ``$name`` parameters of the report's queries."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "count_duplicates": self.count_duplicates,
+            "blocs": list(self.blocs),
+            "actors": list(self.actors),
+        }
+
+
+# The report's statements: one row per edge, named as transforms.aggregate's frames are.
+_STATEMENTS_SQL = """
+    select e.published_at, e.source_bloc, e.target_bloc, e.score,
+           coalesce(sa.name, e.source_actor) as speaker,
+           coalesce(ta.name, e.target_actor) as target,
+           a.outlet_home, e.article_id, e.sentence_idx, e.source_actor, e.target_actor,
+           e.scorer_version
+    from edges e
+    join articles a using (article_id)
+    left join actors sa on sa.actor_id = e.source_actor
+    left join actors ta on ta.actor_id = e.target_actor
+    where (a.dup_of is null or $count_duplicates)
+      and ($since::timestamptz is null or e.published_at >= $since::timestamptz)
+      and ($until::timestamptz is null or e.published_at < $until::timestamptz)
+      and (len($blocs::varchar[]) = 0
+           or (list_contains($blocs::varchar[], e.source_bloc)
+               and list_contains($blocs::varchar[], e.target_bloc)))
+      and (len($actors::varchar[]) = 0 or list_contains($actors::varchar[], e.source_actor)
+           or list_contains($actors::varchar[], e.target_actor))
+"""
+# The report's mention tones: one per sentence and target, the first mention's (an actor named
+# twice in a sentence is one opinion), as transforms.aggregate.select_target_tones keeps them:
+# every mention but the repeats (``_REPEATS_SQL``, registered as ``repeat_mentions``).
+_VOICES_SQL = """
+    select a.published_at, m.target_score as score, m.actor_id as target_actor,
+           coalesce(ta.name, m.actor_id) as target, ta.bloc as target_bloc,
+           {speaker_columns} a.outlet_home, m.article_id, m.sentence_idx
+    from mentions m
+    anti join repeat_mentions using (article_id, sentence_idx, mention_idx)
+    join articles a using (article_id)
+    join actors ta on ta.actor_id = m.actor_id
+    {speaker_join}
+    where (a.dup_of is null or $count_duplicates)
+      and ($since::timestamptz is null or a.published_at >= $since::timestamptz)
+      and ($until::timestamptz is null or a.published_at < $until::timestamptz)
+      and (len($blocs::varchar[]) = 0 or list_contains($blocs::varchar[], ta.bloc))
+      and (len($actors::varchar[]) = 0 or {by_actors})
+"""
+# Mentions of an actor already mentioned earlier in the same sentence. Grouping every mention
+# by its key (two strings and a number) costs seconds at 100,000 articles; grouping by a hash
+# of it is fast and finds the few shared keys, which are then compared exactly.
+_REPEATS_SQL = """
+    with shared as (
+        select hash(article_id, sentence_idx, actor_id) as key_hash from mentions
+        group by key_hash having count(*) > 1
+    )
+    select article_id, sentence_idx, mention_idx from mentions
+    where hash(article_id, sentence_idx, actor_id) in (select key_hash from shared)
+    qualify row_number() over (partition by article_id, sentence_idx, actor_id order by mention_idx) > 1
+"""
+# Who speaks in a sentence: a join with every sentence, so made only when needed (--actors)
+# and otherwise afterwards, for the few rows shown (``_EVIDENCE_SQL``).
+_SPEAKER_COLUMNS = "s.speaker_actor as source_actor, sa.name as speaker, sa.bloc as source_bloc,"
+_SPEAKER_JOIN = """
+    join sentences s using (article_id, sentence_idx)
+    left join actors sa on sa.actor_id = s.speaker_actor
+"""
+SPEAKER_COLUMNS = ("source_actor", "speaker", "source_bloc")
+# The texts (and, for voices read without it, the speaker) of the few rows a report shows,
+# registered as ``shown_rows``: a table of known size, so DuckDB hashes it, not every sentence.
+_EVIDENCE_SQL = """
+    select r.*, {speaker_columns} a.outlet, a.title, a.url, s.text as sentence
+    from shown_rows r
+    join articles a using (article_id)
+    join sentences s using (article_id, sentence_idx)
+    {speaker_join}
+"""
+# Columns a report groups or ranks by: checked against this list before they go into SQL.
+_GROUPABLE = {
+    "period", "source_bloc", "target_bloc", "source_actor", "target_actor", "speaker", "target",
+    "outlet_home", "published_at", "article_id", "sentence_idx", "strength", "scorer_version",
+}  # fmt: skip
+# transforms.aggregate.GRANULARITIES, as DuckDB's date_trunc names them.
+_TRUNCATE = {"day": "day", "week": "week", "month": "month"}
+STATEMENTS, VOICES = "statements", "voices"
+
+
+def _named_frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict[str, object]) -> pl.DataFrame:
+    """A query with ``$name`` parameters as a Polars frame, through Arrow."""
+    relation = con.sql(sql, params=parameters)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    frame = pl.from_arrow(fetch())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _columns(names: Sequence[str]) -> str:
+    unknown = [name for name in names if name not in _GROUPABLE]
+    if unknown:
+        raise ValueError(f"cannot group or rank report rows by {', '.join(map(repr, unknown))}")
+    return ", ".join(names)
+
+
+def _with_period(rows: str, granularity: str | None) -> str:
+    """``rows`` with ``strength`` (|score|) and, for a ``granularity``, ``period``:
+    ``published_at`` (UTC) truncated to its period's first day, as
+    transforms.aggregate.period_expr computes it (weeks start on Monday in both)."""
+    if granularity is None:
+        return f"select *, abs(score) as strength from ({rows})"
+    unit = _TRUNCATE[granularity]
+    return (
+        f"select *, abs(score) as strength,"
+        f" date_trunc('{unit}', timezone('UTC', published_at))::date as period from ({rows})"
+    )
+
+
+def _ranked_sql(source: str, cells: Sequence[Sequence[str]], key: Sequence[str]) -> str:
+    """The rows of ``source`` that rank below ``$per_cell`` in one of their ``cells``
+    (strongest first, ties newest first, then by ``key``), with that best rank as ``cell_rank``.
+
+    Only a row at least as strong as its cell's ``$per_cell``-th strongest (``floor_<i>``, see
+    ``ReportReader._floors``) can rank below ``$per_cell`` there, and all its betters in that
+    cell are such rows too; so ranking those few rows gives the same ranks below ``$per_cell``
+    as ranking every row, without holding every row (a window per cell would sort them all).
+    """
+    joins = " ".join(
+        f"left join floor_{i} f{i} on "
+        + " and ".join(f"r.{c} is not distinct from f{i}.{c}" for c in _columns(cell).split(", "))
+        for i, cell in enumerate(cells)
+    )
+    strong = " or ".join(f"r.strength >= f{i}.floor_{i}" for i in range(len(cells)))
+    order = ", ".join(
+        ["strength desc", "published_at desc", *(f"{c} asc" for c in _columns(key).split(", "))]
+    )
+    ranks = ", ".join(f"row_number() over (partition by {_columns(cell)} order by {order})" for cell in cells)
+    return f"""
+        select * from (
+            select *, least({ranks}) - 1 as cell_rank
+            from (select r.* from ({source}) r {joins} where {strong})
+        ) where cell_rank < $per_cell
+    """
+
+
+class ReportReader:
+    """The report's numbers computed by DuckDB next to the data, for one ``selection``: the
+    statements (edges) and voices (mention tones) are grouped and ranked in SQL exactly as
+    transforms/ does it in Polars, so only the figures' points and the evidence shown leave
+    DuckDB, and memory does not grow with the store (issue 7)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, selection: ToneSelection) -> None:
+        self.con = con
+        self.selection = selection
+        self._repeats: pl.DataFrame | None = None
+
+    def _rows(self, rows: str, *, columns: Sequence[str]) -> str:
+        """The selected statements or voices; voices with their speaker when ``columns`` or
+        a selection by actors need it."""
+        if rows == STATEMENTS:
+            return _STATEMENTS_SQL
+        if rows != VOICES:
+            raise ValueError(f"rows must be {STATEMENTS!r} or {VOICES!r}, got {rows!r}")
+        if not self.selection.actors and not any(c in SPEAKER_COLUMNS for c in columns):
+            # $actors is empty here: the filter by actors is the one thing that needs the speaker.
+            return _VOICES_SQL.format(speaker_columns="", speaker_join="", by_actors="false")
+        return _VOICES_SQL.format(
+            speaker_columns=_SPEAKER_COLUMNS,
+            speaker_join=_SPEAKER_JOIN,
+            by_actors="list_contains($actors::varchar[], s.speaker_actor)"
+            " or list_contains($actors::varchar[], m.actor_id)",
+        )
+
+    def _query(self, sql: str, **parameters: object) -> pl.DataFrame:
+        if "repeat_mentions" in sql:
+            if self._repeats is None:  # read once per report, used by every query on voices
+                self._repeats = _frame(self.con, _REPEATS_SQL)
+            self.con.register("repeat_mentions", self._repeats.to_arrow())
+        try:
+            given = {**self.selection.parameters(), **parameters}
+            # DuckDB refuses parameters a statement does not use.
+            return _named_frame(self.con, sql, {k: v for k, v in given.items() if f"${k}" in sql})
+        finally:
+            if "repeat_mentions" in sql:
+                self.con.unregister("repeat_mentions")
+
+    def _with_texts(self, sql: str, *, speaker: bool, **parameters: object) -> pl.DataFrame:
+        """The rows ``sql`` selects, then their texts (and with ``speaker``, who speaks)."""
+        shown = self._query(sql, **parameters)
+        self.con.register("shown_rows", shown.to_arrow())
+        try:
+            return self._query(
+                _EVIDENCE_SQL.format(
+                    speaker_columns=_SPEAKER_COLUMNS if speaker else "",
+                    speaker_join="left join actors sa on sa.actor_id = s.speaker_actor" if speaker else "",
+                )
+            )
+        finally:
+            self.con.unregister("shown_rows")
+
+    def moments(
+        self, *, by: Sequence[str], granularity: str | None = None, rows: str = STATEMENTS
+    ) -> pl.DataFrame:
+        """transforms.aggregate.tone_moments: ``by`` columns (and ``period``), mean_tone, n, sd."""
+        keys = _columns(["period", *by] if granularity is not None else list(by))
+        source = _with_period(self._rows(rows, columns=by), granularity)
+        return self._query(
+            f"select {keys}, avg(score) as mean_tone, count(*) as n, stddev_samp(score) as sd"
+            f" from ({source}) group by {keys} order by {keys}"
+        )
+
+    def dyad_period_sums(self, *, granularity: str) -> pl.DataFrame:
+        """transforms.shifts.dyad_period_sums: n, total and squares of the score per pair of
+        distinct blocs and period."""
+        return self._query(
+            f"""
+            select source_bloc, target_bloc, period, count(*) as n, sum(score) as total,
+                   sum(score * score) as squares
+            from ({_with_period(_STATEMENTS_SQL, granularity)})
+            where source_bloc <> target_bloc
+            group by all order by source_bloc, target_bloc, period
+            """
+        )
+
+    def scorer_versions(self) -> pl.DataFrame:
+        """scorer_version, n: how many selected statements each scorer version gave, most first."""
+        return self._query(
+            f"select scorer_version, count(*) as n from ({_STATEMENTS_SQL})"
+            " group by scorer_version order by n desc, scorer_version"
+        )
+
+    def ranked_evidence(
+        self,
+        *,
+        cells: Sequence[Sequence[str]],
+        key: Sequence[str],
+        per_cell: int,
+        granularity: str | None = None,
+        rows: str = STATEMENTS,
+        excluding: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
+        """The selected ``rows`` among the ``per_cell`` strongest of one of their ``cells``, with
+        ``cell_rank`` (transforms.evidence.rank_in_cells), ``strength``, ``period`` (with
+        ``granularity``) and their texts (outlet, title, url, sentence). Rows whose ``key`` is
+        in ``excluding`` are left out before ranking."""
+        source = self._rows(rows, columns=[*key, *(c for cell in cells for c in cell)])
+        has_speaker = "as source_actor" in source or rows == STATEMENTS
+        source = _with_period(source, granularity)
+        if excluding is not None:
+            source = f"select * from ({source}) anti join excluded_keys using ({_columns(key)})"
+            self.con.register("excluded_keys", excluding.select(key).to_arrow())
+        try:
+            floors = self._floors(source, cells, per_cell=per_cell)
+            ranked = _ranked_sql(source, cells, key)
+            return self._with_texts(ranked, speaker=not has_speaker, per_cell=per_cell)
+        finally:
+            for name in ("excluded_keys", *floors):
+                self.con.unregister(name)
+
+    def _floors(self, source: str, cells: Sequence[Sequence[str]], *, per_cell: int) -> list[str]:
+        """Register, as ``floor_0``, ``floor_1``, …, each cell's ``per_cell``-th strongest
+        |score| (one pass over ``source``: grouping sets); returns the names registered."""
+        names = list(dict.fromkeys(c for cell in cells for c in cell))
+        floors = self._query(
+            f"select {_columns(names)}, grouping({_columns(names)}) as grouping_id,"
+            " list_min(max(strength, $per_cell)) as floor"
+            f" from ({source}) group by grouping sets ({', '.join(f'({_columns(cell)})' for cell in cells)})",
+            per_cell=per_cell,
+        )
+        registered = []
+        for i, cell in enumerate(cells):
+            # GROUPING() sets a bit, first column highest, for each column a set leaves out.
+            mask = sum(1 << (len(names) - 1 - j) for j, name in enumerate(names) if name not in cell)
+            frame = floors.filter(pl.col("grouping_id") == mask).select(
+                *cell, pl.col("floor").alias(f"floor_{i}")
+            )
+            self.con.register(f"floor_{i}", frame.to_arrow())
+            registered.append(f"floor_{i}")
+        return registered
+
+    def shift_window_rows(self, windows: pl.DataFrame) -> pl.DataFrame:
+        """The selected statements, with their texts, of each dyad published within a day of
+        one of its ``windows`` (source_bloc, target_bloc, since, until: dates): a superset of
+        the rows transforms.evidence.shift_evidence looks at, which filters them exactly."""
+        frame = windows.select("source_bloc", "target_bloc", "since", "until")
+        self.con.register("shift_windows", frame.to_arrow())
+        try:
+            return self._with_texts(
+                f"""
+                select e.* from ({_STATEMENTS_SQL}) e
+                semi join shift_windows w
+                  on w.source_bloc = e.source_bloc and w.target_bloc = e.target_bloc
+                 and e.published_at >= w.since - interval 1 day
+                 and e.published_at < w.until + interval 1 day
+                """,
+                speaker=False,
+            )
+        finally:
+            self.con.unregister("shift_windows")
+
+
 def read_edges(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -980,7 +1338,9 @@ def read_edges(
     until: datetime | None = None,
     count_duplicates: bool = False,
 ) -> pl.DataFrame:
-    """Edges with their evidence (sentence, names, outlet, title, url) for the report.
+    """Every edge with its evidence (sentence, names, outlet, title, url): the rows
+    ``reporting.assemble_report`` takes in memory. The report itself reads through
+    ``ReportReader`` (at 100,000 articles these rows take gigabytes); the tests compare the two.
 
     ``dup_of`` is returned too, so a caller that reads every copy can still count each once.
     """
@@ -1004,6 +1364,37 @@ def read_edges(
         order by e.published_at, e.article_id, e.sentence_idx, e.target_actor
         """,
         [count_duplicates, since, since, until, until],
+    )
+
+
+def read_target_tones(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pl.DataFrame:
+    """Every mention's target tone with its sentence, speaker (null: the outlet's own voice),
+    outlet and outlet home: the rows ``reporting.assemble_report`` takes in memory for the
+    outlet framing figure (see ``read_edges``). ``dup_of`` included.
+    """
+    return _frame(
+        con,
+        """
+        select a.published_at, m.target_score as score, m.actor_id as target_actor,
+               coalesce(ta.name, m.actor_id) as target, ta.bloc as target_bloc,
+               s.speaker_actor as source_actor, sa.name as speaker, sa.bloc as source_bloc,
+               a.outlet, a.outlet_home, a.title, a.url, s.text as sentence,
+               m.article_id, m.sentence_idx, a.dup_of
+        from mentions m
+        join articles a using (article_id)
+        join sentences s using (article_id, sentence_idx)
+        join actors ta on ta.actor_id = m.actor_id
+        left join actors sa on sa.actor_id = s.speaker_actor
+        where (?::timestamptz is null or a.published_at >= ?::timestamptz)
+          and (?::timestamptz is null or a.published_at < ?::timestamptz)
+        order by a.published_at, m.article_id, m.sentence_idx, m.mention_idx
+        """,
+        [since, since, until, until],
     )
 
 
@@ -1042,36 +1433,6 @@ def read_corpus_stats(
 def read_blocs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(bloc_id, name, color) in registry order."""
     return [tuple(row) for row in con.execute("select bloc_id, name, color from blocs").fetchall()]
-
-
-def read_target_tones(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> pl.DataFrame:
-    """Every mention's target tone with its sentence, speaker (null: the outlet's own voice),
-    outlet and outlet home: what the report's outlet framing figure averages. ``dup_of`` included.
-    """
-    return _frame(
-        con,
-        """
-        select a.published_at, m.target_score as score, m.actor_id as target_actor,
-               coalesce(ta.name, m.actor_id) as target, ta.bloc as target_bloc,
-               s.speaker_actor as source_actor, sa.name as speaker, sa.bloc as source_bloc,
-               a.outlet, a.outlet_home, a.title, a.url, s.text as sentence,
-               m.article_id, m.sentence_idx, a.dup_of
-        from mentions m
-        join articles a using (article_id)
-        join sentences s using (article_id, sentence_idx)
-        join actors ta on ta.actor_id = m.actor_id
-        left join actors sa on sa.actor_id = s.speaker_actor
-        where (?::timestamptz is null or a.published_at >= ?::timestamptz)
-          and (?::timestamptz is null or a.published_at < ?::timestamptz)
-        order by a.published_at, m.article_id, m.sentence_idx, m.mention_idx
-        """,
-        [since, since, until, until],
-    )
 
 
 def read_actor_ids(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -109,8 +109,12 @@ def edges_and_tones(statements: list[Statement]) -> tuple[pl.DataFrame, pl.DataF
     return edge_frame, tone_frame
 
 
-def write_store(db_path: Path, statements: list[Statement]) -> Path:
-    """A real DuckDB store holding ``statements``, written through the store's own functions."""
+def write_store(db_path: Path, statements: list[Statement], *, repeat_every: int = 0) -> Path:
+    """A real DuckDB store holding ``statements``, written through the store's own functions.
+
+    With ``repeat_every``, every so many sentences name their target twice, the second time
+    with another tone (one opinion: the report counts the first).
+    """
     registry = load_registry()
     articles, rows = (
         [],
@@ -145,8 +149,10 @@ def write_store(db_path: Path, statements: list[Statement]) -> Path:
         for column, value in zip(SENTENCE_COLUMNS, [*values, SCORER_VERSION], strict=True):
             rows.sentences[column].append(value)
         mention = [article_id, 0, 0, s.target, 0, 1, s.target, s.score, SCORER_VERSION]
-        for column, value in zip(MENTION_COLUMNS, mention, strict=True):
-            rows.mentions[column].append(value)
+        repeat = [article_id, 0, 1, s.target, 2, 3, s.target, -s.score / 2, SCORER_VERSION]
+        for mentioned in [mention, repeat] if repeat_every and index % repeat_every == 0 else [mention]:
+            for column, value in zip(MENTION_COLUMNS, mentioned, strict=True):
+                rows.mentions[column].append(value)
         if s.speaker:
             edge = [
                 article_id, 0, s.published_at, s.speaker, registry.bloc_of(s.speaker), s.target,

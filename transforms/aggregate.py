@@ -126,14 +126,34 @@ def select_target_tones(
     return selected
 
 
-def _tone_aggregates() -> list[pl.Expr]:
-    half_width = Z_95 * pl.col("score").std(ddof=1) / pl.len().sqrt()
-    return [
-        pl.col("score").mean().alias("mean_tone"),
-        pl.len().cast(pl.Int64).alias("n"),
-        (pl.col("score").mean() - half_width).alias("ci_low"),
-        (pl.col("score").mean() + half_width).alias("ci_high"),
-    ]
+def tone_moments(edges: pl.LazyFrame, *, by: Sequence[str], granularity: str | None = None) -> pl.DataFrame:
+    """Statement count, mean tone and standard deviation (``sd``, ddof 1) per group, and per
+    period too when ``granularity`` is given: what every tone figure is computed from.
+
+    The store computes the same columns in SQL for a report on a large corpus
+    (``store.read_tone_moments``), so the rows never leave DuckDB.
+    """
+    keys = ["period", *by] if granularity is not None else list(by)
+    rows = edges.with_columns(period_expr(granularity)) if granularity is not None else edges
+    return (
+        rows.group_by(keys)
+        .agg(
+            pl.col("score").mean().alias("mean_tone"),
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("score").std(ddof=1).alias("sd"),
+        )
+        .sort(keys)
+        .collect()
+    )
+
+
+def tone_intervals(moments: pl.DataFrame) -> pl.DataFrame:
+    """``moments`` (see ``tone_moments``) with the normal-approximation 95% CI of each mean in
+    place of ``sd``; one statement has no interval (null)."""
+    half_width = Z_95 * pl.col("sd") / pl.col("n").cast(pl.Float64).sqrt()
+    return moments.with_columns(
+        ci_low=pl.col("mean_tone") - half_width, ci_high=pl.col("mean_tone") + half_width
+    ).drop("sd")
 
 
 def tone_series(
@@ -145,13 +165,15 @@ def tone_series(
     With ``fill_empty``, every period between the first and the last gets a row per group,
     with n = 0 and null tone where nothing was said, so lines break instead of bridging gaps.
     """
-    series = (
-        edges.with_columns(period_expr(granularity))
-        .group_by(["period", *by])
-        .agg(_tone_aggregates())
-        .sort(["period", *by])
-        .collect()
-    )
+    moments = tone_moments(edges, by=by, granularity=granularity)
+    return series_from_moments(moments, by=by, granularity=granularity, fill_empty=fill_empty)
+
+
+def series_from_moments(
+    moments: pl.DataFrame, *, by: Sequence[str], granularity: str, fill_empty: bool = False
+) -> pl.DataFrame:
+    """``tone_series`` from per-period moments (``tone_moments`` with ``granularity``)."""
+    series = tone_intervals(moments)
     return complete_periods(series, by=by, granularity=granularity) if fill_empty else series
 
 
@@ -172,12 +194,17 @@ def complete_periods(series: pl.DataFrame, *, by: Sequence[str], granularity: st
 
 def tone_totals(edges: pl.LazyFrame, *, by: Sequence[str]) -> pl.DataFrame:
     """Mean tone, count and 95% CI per group over the whole period."""
-    return edges.group_by(list(by)).agg(_tone_aggregates()).sort(list(by)).collect()
+    return tone_intervals(tone_moments(edges, by=by))
 
 
 def dyad_totals(edges: pl.LazyFrame) -> pl.DataFrame:
     """Mean tone and count per directed bloc pair over the whole period (the who → whom matrix)."""
-    return tone_totals(edges, by=["source_bloc", "target_bloc"])
+    return tone_totals(edges, by=DYAD)
+
+
+DYAD = ("source_bloc", "target_bloc")
+TARGET = ("target_actor", "target", "target_bloc")
+SPEAKER = ("source_actor", "speaker", "source_bloc")
 
 
 def target_leaderboard(
@@ -189,9 +216,14 @@ def target_leaderboard(
     target, target_bloc, mean_tone, n, ci_low, ci_high; warmest first, each strongest first.
     When every target is spoken of coldly, there is no warmest one.
     """
-    totals = tone_totals(edges, by=["target_actor", "target", "target_bloc"]).filter(
-        pl.col("n") >= min_statements
-    )
+    return target_leaders(tone_totals(edges, by=TARGET), min_statements=min_statements, limit=limit)
+
+
+def target_leaders(
+    totals: pl.DataFrame, *, min_statements: int = MIN_STATEMENTS, limit: int = LEADERBOARD_SIZE
+) -> pl.DataFrame:
+    """``target_leaderboard`` from the per-target totals (``tone_totals`` by ``TARGET``)."""
+    totals = totals.filter(pl.col("n") >= min_statements)
     warmest = (
         totals.filter(pl.col("mean_tone") > 0)
         .sort(["mean_tone", "n", "target_actor"], descending=[True, True, False])
@@ -212,12 +244,15 @@ def target_leaderboard(
 
 def speaker_leaderboard(edges: pl.LazyFrame, *, limit: int = LEADERBOARD_SIZE) -> pl.DataFrame:
     """The most active speakers: source_actor, speaker, source_bloc, n, mean_tone; most first."""
+    return speaker_leaders(tone_moments(edges, by=SPEAKER), limit=limit)
+
+
+def speaker_leaders(moments: pl.DataFrame, *, limit: int = LEADERBOARD_SIZE) -> pl.DataFrame:
+    """``speaker_leaderboard`` from the per-speaker moments (``tone_moments`` by ``SPEAKER``)."""
     return (
-        edges.group_by(["source_actor", "speaker", "source_bloc"])
-        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("score").mean().alias("mean_tone"))
+        moments.select(*SPEAKER, "n", "mean_tone")
         .sort(["n", "source_actor"], descending=[True, False])
         .head(limit)
-        .collect()
     )
 
 

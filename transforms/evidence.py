@@ -23,6 +23,10 @@ SHIFT_EVIDENCE_BEFORE = 1
 SHIFT_WINDOW_PERIODS = 3
 STATEMENT_KEY = ("article_id", "sentence_idx", "source_actor", "target_actor")
 MENTION_KEY = ("article_id", "sentence_idx", "target_actor")
+WINDOW_SCHEMA = {
+    "shift_id": pl.Utf8, "source_bloc": pl.Utf8, "target_bloc": pl.Utf8, "role": pl.Utf8, "since": pl.Date,
+    "until": pl.Date, "sign": pl.Float64, "reference": pl.Float64, "take": pl.Int64,
+}  # fmt: skip
 
 
 def _strongest_first(frame: pl.LazyFrame, key: Sequence[str]) -> pl.LazyFrame:
@@ -46,13 +50,27 @@ def select_evidence(
     A row's rank is its best rank in any grouping; rows are taken by rank, so when ``limit``
     cuts, every cell keeps its strongest row before any keeps its second.
     """
+    ranked = rank_in_cells(rows, cells=cells, key=key).filter(pl.col("cell_rank") < per_cell)
+    return take_by_rank(ranked, key=key, limit=limit)
+
+
+def rank_in_cells(rows: pl.LazyFrame, *, cells: Sequence[Sequence[str]], key: Sequence[str]) -> pl.LazyFrame:
+    """``rows`` with ``cell_rank``: a row's best place (0: strongest) in any of its ``cells``.
+
+    ``store.read_ranked_evidence`` computes the same rank in SQL, for the rows of a large corpus.
+    """
     if not cells:
         raise ValueError("select_evidence needs at least one grouping in cells, got none")
-    ranked = _strongest_first(rows, key).with_columns(
+    return _strongest_first(rows, key).with_columns(
         pl.min_horizontal([pl.int_range(pl.len()).over(list(cell)) for cell in cells]).alias("cell_rank")
     )
+
+
+def take_by_rank(ranked: pl.LazyFrame, *, key: Sequence[str], limit: int = EVIDENCE_LIMIT) -> pl.DataFrame:
+    """Up to ``limit`` of the ``ranked`` rows (``rank_in_cells``), lowest ``cell_rank`` first,
+    returned strongest first without the rank."""
     return (
-        ranked.filter(pl.col("cell_rank") < per_cell)
+        _strongest_first(ranked.drop("strength", strict=False), key)
         .with_row_index("order")
         .sort(["cell_rank", "order"])
         .head(limit)
@@ -80,6 +98,36 @@ def shift_evidence(
     """
     if shifts.is_empty():
         return statements.head(0).with_columns(shift_id=pl.lit(""), role=pl.lit("")).collect()
+    frame = shift_windows(
+        shifts, granularity=granularity, after=after, before=before, window_periods=window_periods
+    ).lazy()
+    day = pl.col("published_at").dt.convert_time_zone("UTC").dt.date()
+    return (
+        statements.join(frame, on=["source_bloc", "target_bloc"], how="inner")
+        .filter((day >= pl.col("since")) & (day < pl.col("until")))
+        .with_columns(directed=(pl.col("score") - pl.col("reference")) * pl.col("sign"))
+        .filter(pl.col("directed") > 0)
+        .sort(
+            ["shift_id", "role", "directed", "published_at", "article_id", "sentence_idx"],
+            descending=[False, False, True, True, False, False],
+        )
+        .unique(subset=["shift_id", "role", "article_id", "sentence_idx"], keep="first", maintain_order=True)
+        .filter(pl.int_range(pl.len()).over(["shift_id", "role"]) < pl.col("take"))
+        .drop("since", "until", "sign", "reference", "take", "directed")
+        .collect()
+    )
+
+
+def shift_windows(
+    shifts: pl.DataFrame,
+    *,
+    granularity: str,
+    after: int = SHIFT_EVIDENCE_AFTER,
+    before: int = SHIFT_EVIDENCE_BEFORE,
+    window_periods: int = SHIFT_WINDOW_PERIODS,
+) -> pl.DataFrame:
+    """Where ``shift_evidence`` looks for each shift's statements: shift_id, source_bloc,
+    target_bloc, role, since and until (dates, until exclusive), sign, reference and take."""
     windows = []
     for shift in shifts.iter_rows(named=True):
         after_until = shift["after_start"]
@@ -105,19 +153,4 @@ def shift_evidence(
              "until": shift["before_end"] + timedelta(days=1), "sign": -direction,
              "reference": shift["mean_after"], "take": before}
         )  # fmt: skip
-    frame = pl.DataFrame(windows).lazy()
-    day = pl.col("published_at").dt.convert_time_zone("UTC").dt.date()
-    return (
-        statements.join(frame, on=["source_bloc", "target_bloc"], how="inner")
-        .filter((day >= pl.col("since")) & (day < pl.col("until")))
-        .with_columns(directed=(pl.col("score") - pl.col("reference")) * pl.col("sign"))
-        .filter(pl.col("directed") > 0)
-        .sort(
-            ["shift_id", "role", "directed", "published_at", "article_id", "sentence_idx"],
-            descending=[False, False, True, True, False, False],
-        )
-        .unique(subset=["shift_id", "role", "article_id", "sentence_idx"], keep="first", maintain_order=True)
-        .filter(pl.int_range(pl.len()).over(["shift_id", "role"]) < pl.col("take"))
-        .drop("since", "until", "sign", "reference", "take", "directed")
-        .collect()
-    )
+    return pl.DataFrame(windows, schema=WINDOW_SCHEMA)

@@ -174,19 +174,42 @@ def detect_shifts(
     ``SHIFT_SCHEMA``; dates are period bounds (``*_end`` is the last day, inclusive), and
     ``period`` is the first period after the shift.
     """
-    check_granularity(granularity)
-    sums = (
+    sums = dyad_period_sums(edges, granularity=granularity)
+    return shifts_from_sums(
+        sums, granularity=granularity, alpha=alpha, min_side=min_side, min_delta=min_delta,
+        max_per_dyad=max_per_dyad,
+    )  # fmt: skip
+
+
+def dyad_period_sums(edges: pl.LazyFrame, *, granularity: str) -> pl.DataFrame:
+    """Statement count, sum and sum of squares of the score per pair of distinct blocs and
+    period: source_bloc, target_bloc, period, n, total, squares (``store.read_dyad_period_sums``
+    computes the same in SQL)."""
+    return (
         edges.filter(pl.col("source_bloc") != pl.col("target_bloc"))
-        .with_columns(period_expr(granularity))
+        .with_columns(period_expr(check_granularity(granularity)))
         .group_by(["source_bloc", "target_bloc", "period"])
         .agg(
-            n=pl.len(),
+            n=pl.len().cast(pl.Int64),
             total=pl.col("score").sum(),
             squares=(pl.col("score") * pl.col("score")).sum(),
         )
         .sort(["source_bloc", "target_bloc", "period"])
         .collect()
     )
+
+
+def shifts_from_sums(
+    sums: pl.DataFrame,
+    *,
+    granularity: str = "week",
+    alpha: float = ALPHA,
+    min_side: int = MIN_SIDE_STATEMENTS,
+    min_delta: float = MIN_DELTA,
+    max_per_dyad: int = MAX_SHIFTS_PER_DYAD,
+) -> pl.DataFrame:
+    """``detect_shifts`` from the per-period sums (``dyad_period_sums``), sorted by dyad and period."""
+    check_granularity(granularity)
     rows = []
     for (source, target), group in sums.group_by(["source_bloc", "target_bloc"], maintain_order=True):
         periods = group["period"].to_list()
