@@ -131,7 +131,7 @@ def tone_moments(edges: pl.LazyFrame, *, by: Sequence[str], granularity: str | N
     period too when ``granularity`` is given: what every tone figure is computed from.
 
     The store computes the same columns in SQL for a report on a large corpus
-    (``store.read_tone_moments``), so the rows never leave DuckDB.
+    (``store.ReportReader.moments``), so the rows never leave DuckDB.
     """
     keys = ["period", *by] if granularity is not None else list(by)
     rows = edges.with_columns(period_expr(granularity)) if granularity is not None else edges

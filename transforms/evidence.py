@@ -57,7 +57,7 @@ def select_evidence(
 def rank_in_cells(rows: pl.LazyFrame, *, cells: Sequence[Sequence[str]], key: Sequence[str]) -> pl.LazyFrame:
     """``rows`` with ``cell_rank``: a row's best place (0: strongest) in any of its ``cells``.
 
-    ``store.read_ranked_evidence`` computes the same rank in SQL, for the rows of a large corpus.
+    ``store.ReportReader.ranked_evidence`` computes the same rank in SQL, for the rows of a large corpus.
     """
     if not cells:
         raise ValueError("select_evidence needs at least one grouping in cells, got none")

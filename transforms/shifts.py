@@ -183,7 +183,7 @@ def detect_shifts(
 
 def dyad_period_sums(edges: pl.LazyFrame, *, granularity: str) -> pl.DataFrame:
     """Statement count, sum and sum of squares of the score per pair of distinct blocs and
-    period: source_bloc, target_bloc, period, n, total, squares (``store.read_dyad_period_sums``
+    period: source_bloc, target_bloc, period, n, total, squares (``store.ReportReader.dyad_period_sums``
     computes the same in SQL)."""
     return (
         edges.filter(pl.col("source_bloc") != pl.col("target_bloc"))
