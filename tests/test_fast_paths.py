@@ -122,7 +122,7 @@ _SENTENCE = st.lists(
 @given(_SENTENCE, st.data())
 def test_token_positions_match_the_token_spans(sentence, data):
     valences = PLAIN.valences(sentence)
-    spans = valences.spans
+    spans = [m.span() for m in re.finditer(r"\S+", sentence)]
     assert valences.loaded_spans == tuple(spans[i] for i in valences.loaded)
     if valences.loaded:
         position = data.draw(st.integers(0, len(sentence)))

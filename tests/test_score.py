@@ -63,11 +63,13 @@ def test_corpus_rows_are_enough_and_not_all_neutral():
     assert sum(VADER.polarity_scores(s)["compound"] != 0 for s in CORPUS_SENTENCES) >= 15
 
 
-def test_valences_have_one_span_per_token():
+def test_one_valence_per_token_and_a_span_per_tone_word():
     sentence = "Moscow praised Washington but condemned Kyiv."
     valences = PLAIN.valences(sentence)
-    assert [sentence[b:e] for b, e in valences.spans] == sentence.split()
-    assert len(valences.valences) == len(valences.spans)
+    tokens = sentence.split()
+    assert len(valences.valences) == len(tokens)
+    assert [sentence[b:e] for b, e in valences.loaded_spans] == [tokens[i] for i in valences.loaded]
+    assert [tokens[i] for i in valences.loaded] == ["praised", "condemned"]
 
 
 def _row(sentence, positive, negative, id, xfail=None):

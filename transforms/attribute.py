@@ -10,8 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import ahocorasick
-
+from .patterns import word_automaton
 from .records import Attribution, Mention, Sentence
 from .registry import Registry
 
@@ -32,10 +31,7 @@ SPEECH_ACTS = (
     "denounces rebuked lambasted derided dismissed rejected ridiculed berated insulted "
     "chided scolded castigated assailed blasted"
 ).split()
-_VERBS = ahocorasick.Automaton()
-for _word in set(SPEECH_VERBS + SPEECH_ACTS):
-    _VERBS.add_word(_word, (len(_word), _word))
-_VERBS.make_automaton()
+_VERBS = word_automaton(SPEECH_VERBS + SPEECH_ACTS)
 _SPEECH_ACT_SET = frozenset(SPEECH_ACTS)
 _ACCORDING_TO = re.compile(r"(?:^|[\s,(])[Aa]ccording to\s+$")
 # What may stand between a subject and its verb: "Zelensky on Sunday said", "Trump has also

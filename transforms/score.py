@@ -13,18 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-import ahocorasick
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, normalize
 
 from .attribute import SPEECH_ACTS, speech_verb_after_subject
 from .errors import LexiconError
-from .patterns import word_alternation
+from .patterns import word_alternation, word_automaton
 from .records import Mention
 from .vader import Valences
 
 SCORER_RULES_VERSION = "3"
 LABELS = ("negative", "neutral", "positive")
-_TOKEN = re.compile(r"\S+")
 # Clause edges: a target's tone is read within its clause ("praised Washington but condemned Kyiv").
 # The lookahead only lets the engine skip, at once, the positions where no break can start.
 _CLAUSE_BREAK = re.compile(
@@ -35,10 +33,7 @@ _CLAUSE_BREAK = re.compile(
 )
 _BREAK_CHARACTERS = ";:\u2014\u2013-"
 _BREAK_WORDS = ("but", "while", "whereas", "though", "however", "yet")
-_ACT_WORDS = ahocorasick.Automaton()
-for _act in SPEECH_ACTS:
-    _ACT_WORDS.add_word(_act, _act)
-_ACT_WORDS.make_automaton()
+_ACT_WORDS = word_automaton(SPEECH_ACTS)
 _CONTRAST = re.compile(r",?\s(?:but|whereas)\s")
 _ACT_BEFORE = re.compile(r"(?<![\w'-])(?:" + word_alternation(SPEECH_ACTS) + r")(?!\w)")
 # Chosen on NewsMTSC train (see README, "Accuracy"): a token 5 tokens away weighs half,
@@ -84,18 +79,14 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class SentenceValences:
-    """The per-token valences of one sentence; token spans and clause breaks on first use."""
+    """The per-token valences of one sentence (tokens as VADER splits them: at white space);
+    the spans of the tokens that carry one, and the clause breaks, found on first use."""
 
     text: str
     valences: tuple[float, ...]
     compound: float
     # Indexes of the tokens that carry any valence: most carry none, and targets skip them.
     loaded: tuple[int, ...] = ()
-
-    @cached_property
-    def spans(self) -> tuple[tuple[int, int], ...]:
-        """Each token's character span (tokens as VADER splits them)."""
-        return tuple(m.span() for m in _TOKEN.finditer(self.text)) if self.loaded else ()
 
     @cached_property
     def loaded_spans(self) -> tuple[tuple[int, int], ...]:
