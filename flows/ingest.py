@@ -16,18 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from ..transforms.dedup import (
-    ESTIMATE_FLOOR,
-    band_keys,
-    confirm_copies,
-    estimated_jaccard,
-    shingles,
-    signature,
-)
+from ..transforms.dedup import confirm_copies, fingerprints, likely_copies
 from ..transforms.normalize import canonical_url
 from ..transforms.records import Article, RawArticle, Reject
 from . import store
@@ -220,38 +214,31 @@ def fetch_new_pages(
 
 
 @task(cache_policy=NO_CACHE)
-def find_copies(db_path: Path, articles: list[Article]) -> tuple[int, float]:
+def find_copies(con: duckdb.DuckDBPyConnection, articles: list[Article]) -> tuple[int, float]:
     """Compare new and changed articles with every stored one; store the near-duplicate pairs.
 
-    Identical texts are linked by their content hash (``store.link_duplicates``), so only
-    candidates with different texts are confirmed on their shingles here.
+    Runs on the caller's connection, inside its transaction when it has one (the flow writes a
+    unit's articles, copies and files read in one). Identical texts are linked by their content
+    hash (``store.link_duplicates``), so only candidates with different texts are confirmed on
+    their shingles here.
     """
     started = time.perf_counter()
-    own = {a.article_id: shingles(a.text) for a in articles}
-    signatures = {article_id: signature(shingle_set) for article_id, shingle_set in own.items()}
-    bands = {
-        article_id: band_keys(shingle_set, minhash=signatures[article_id])
-        for article_id, shingle_set in own.items()
-    }
+    found = fingerprints([a.text for a in articles])
+    signatures = {a.article_id: f.signature for a, f in zip(articles, found, strict=True)}
+    bands = {a.article_id: f.bands for a, f in zip(articles, found, strict=True)}
     texts = {a.article_id: a.text for a in articles}
     hashes = {a.article_id: a.content_hash for a in articles}
-    with store.open_store(db_path) as con:
+    with store.transaction(con):
         store.replace_bands(con, bands)
         store.replace_signatures(con, signatures)
-        candidates = store.band_candidates(con, [a for a, keys in bands.items() if keys])
+        candidates = store.band_candidates(con, bands)
         stored = store.read_signatures(con, sorted({b for _, b in candidates} - signatures.keys()))
-        known_signatures = {**stored, **signatures}
-        # An article stored before signatures were kept has none: confirm it on its text.
-        likely = [
-            (a, b)
-            for a, b in candidates
-            if b not in known_signatures
-            or estimated_jaccard(signatures[a], known_signatures[b]) >= ESTIMATE_FLOOR
-        ]
+        # An article stored before signatures were kept has none: it is confirmed on its text.
+        likely = likely_copies(candidates, {**stored, **signatures})
         others = sorted({other for _, other in likely} - texts.keys())
         for article_id, (text, content_hash) in store.read_texts(con, others).items():
             texts[article_id], hashes[article_id] = text, content_hash
         different = [(a, b) for a, b in likely if hashes.get(a) != hashes.get(b)]
-        pairs = confirm_copies(different, texts, known_shingles=own)
+        pairs = confirm_copies(different, texts)
         store.replace_near_duplicates(con, list(bands), pairs)
     return len(pairs), time.perf_counter() - started

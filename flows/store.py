@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -301,8 +301,17 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object
 
 
 @contextmanager
-def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the DuckDB file (migrating it when writable) and close it afterwards."""
+def open_store(
+    path: Path,
+    *,
+    read_only: bool = False,
+    hand_over: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file (migrating it when writable) and close it afterwards.
+
+    With ``hand_over``, a connection whose work succeeded is passed to it instead of being
+    closed here: it must ``close_store`` it (the flow checkpoints on another thread).
+    """
     if read_only and not path.exists():
         raise StoreError(f"{path}: no such database; run `tonewatch demo` or `tonewatch run` first")
     if not read_only:
@@ -327,11 +336,22 @@ def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         failed = True
         raise
     finally:
-        try:
-            con.close()  # checkpoints: a full disk can fail here too
-        except duckdb.Error as exc:
-            if not failed:
-                raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+        if hand_over is not None and not failed:
+            hand_over(con)
+        else:
+            try:
+                con.close()  # checkpoints: a full disk can fail here too
+            except duckdb.Error as exc:
+                if not failed:
+                    raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+
+
+def close_store(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Close (and so checkpoint) a connection ``open_store`` handed over."""
+    try:
+        con.close()
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -128,6 +128,12 @@ def _store(db: Path, articles) -> None:
         store.write_batch(con, articles, _no_rows(), scorer_version="v")
 
 
+def _find_copies(db: Path, articles) -> int:
+    with store.open_store(db) as con:
+        pairs, _ = find_copies.fn(con, articles)
+    return pairs
+
+
 def _dup_of(db: Path) -> dict[str, str | None]:
     with duckdb.connect(str(db), read_only=True) as con:
         return dict(con.execute("select url, dup_of from articles").fetchall())
@@ -137,8 +143,7 @@ def test_copies_are_linked_to_the_earliest_and_linking_is_idempotent(tmp_path):
     db = tmp_path / "t.duckdb"
     articles = _syndicated()
     _store(db, articles)
-    pairs, _ = find_copies.fn(db, articles)
-    assert pairs == 3
+    assert _find_copies(db, articles) == 3
     with store.open_store(db) as con:
         assert store.link_duplicates(con) == 2
     first = _dup_of(db)
@@ -155,9 +160,9 @@ def test_a_copy_stored_later_is_found_against_the_store_and_an_edit_unlinks_it(t
     db = tmp_path / "t.duckdb"
     one, three, two = _syndicated()
     _store(db, [one, two])
-    find_copies.fn(db, [one, two])
+    _find_copies(db, [one, two])
     _store(db, [three])
-    find_copies.fn(db, [three])
+    _find_copies(db, [three])
     with store.open_store(db) as con:
         store.link_duplicates(con)
     assert _dup_of(db)[three.url] == one.article_id
@@ -166,7 +171,7 @@ def test_a_copy_stored_later_is_found_against_the_store_and_an_edit_unlinks_it(t
     )
     rewritten = replace(rewritten, text=UNRELATED)
     _store(db, [rewritten])
-    find_copies.fn(db, [rewritten])
+    _find_copies(db, [rewritten])
     with store.open_store(db) as con:
         store.link_duplicates(con)
     assert _dup_of(db)[three.url] is None
@@ -210,7 +215,7 @@ def test_identical_short_texts_are_linked_by_their_content_hash(tmp_path):
         early, article_id="late", url="https://b.example/1", published_at=base.published_at + timedelta(1)
     )
     _store(db, [late, early])
-    assert find_copies.fn(db, [late, early])[0] == 0  # too short to compare by wording
+    assert _find_copies(db, [late, early]) == 0  # too short to compare by wording
     with store.open_store(db) as con:
         assert store.link_duplicates(con) == 1
     assert _dup_of(db) == {"https://a.example/1": None, "https://b.example/1": "early"}
