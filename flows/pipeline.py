@@ -198,9 +198,10 @@ def store_unit(
         counts["articles_not_english"] += article.language not in SCORED_LANGUAGES
         written.append(article)
     if written:
-        kept = store.write_batch(
-            con, written, result.rows, scorer_version=scorer_version, only={a.article_id for a in written}
-        )
+        # Rows of the unit's unchanged articles are left out; when every article is written
+        # (a new unit, the usual case) there is nothing to filter.
+        only = None if len(written) == len(result.articles) else {a.article_id for a in written}
+        kept = store.write_batch(con, written, result.rows, scorer_version=scorer_version, only=only)
         counts.update(kept)
     return counts, written
 

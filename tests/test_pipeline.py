@@ -133,3 +133,24 @@ def test_seed_article_gives_moscow_edges_toward_washington_and_kyiv(prefect_harn
         )
     assert tone["washington"] > 0
     assert tone["kyiv"] < 0
+
+
+def test_a_unit_with_stored_and_new_articles_writes_each_row_once(prefect_harness, tmp_path):
+    # A unit's rows hold every article it read; those already stored must not be written
+    # again next to the new ones (issue 7: skipping the row filter when all are new).
+    lines = SAMPLE_CORPUS.read_text(encoding="utf-8").splitlines()
+    first, both = tmp_path / "first", tmp_path / "both"
+    first.mkdir()
+    both.mkdir()
+    (first / "a.jsonl").write_text(lines[0] + "\n", encoding="utf-8")
+    (both / "ab.jsonl").write_text(lines[0] + "\n" + lines[1] + "\n", encoding="utf-8")
+    db_path = tmp_path / "mixed.duckdb"
+    run_pipeline([first], db_path, None)
+    summary = run_pipeline([both], db_path, None)
+    assert summary.counts["articles_unchanged"] == 1 and summary.counts["articles_new"] == 1
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        repeated = con.execute(
+            "select count(*) from (select article_id, sentence_idx from sentences"
+            " group by all having count(*) > 1)"
+        ).fetchall()[0][0]
+    assert repeated == 0
