@@ -14,6 +14,7 @@ from datetime import date
 
 import ahocorasick
 
+from .patterns import is_word_char
 from .records import Mention
 from .registry import Registry
 
@@ -26,10 +27,6 @@ class _Entry:
     alias: str
     kind: int
     index: str | int | None  # actor id, role index, or None for an exclusion
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
 
 
 def _surface_fits(surface: str, alias: str) -> bool:
@@ -83,9 +80,9 @@ class ActorMatcher:
         for end_index, (length, options) in self._automaton.iter(lowered):
             start = end_index - length + 1
             end = end_index + 1
-            if start > 0 and _is_word_char(text[start - 1]):
+            if start > 0 and is_word_char(text[start - 1]):
                 continue
-            if end < len(text) and _is_word_char(text[end]) and not _alias_ends_inside_word(text, end):
+            if end < len(text) and is_word_char(text[end]) and not _alias_ends_inside_word(text, end):
                 continue
             surface = text[start:end]
             for entry in options:
@@ -127,7 +124,7 @@ def _start_of(candidate: tuple[int, int, int, _Entry]) -> int:
 
 def _alias_ends_inside_word(text: str, end: int) -> bool:
     # An alias ending in punctuation ("U.S.") is already bounded.
-    return not _is_word_char(text[end - 1])
+    return not is_word_char(text[end - 1])
 
 
 def find_mentions(text: str, matcher: ActorMatcher, *, as_of: date) -> list[Mention]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .patterns import word_automaton
+from .patterns import is_word_char, word_automaton
 from .records import Attribution, Mention, Sentence
 from .registry import Registry
 
@@ -62,16 +62,12 @@ def speech_verbs(text: str, start: int = 0, end: int | None = None) -> list[tupl
     for last, (length, verb) in _VERBS.iter(text, start, stop):
         verb_end = last + 1
         verb_start = verb_end - length
-        if verb_start > 0 and (_is_word_char(text[verb_start - 1]) or text[verb_start - 1] in "'-"):
+        if verb_start > 0 and (is_word_char(text[verb_start - 1]) or text[verb_start - 1] in "'-"):
             continue
-        if verb_end < stop and _is_word_char(text[verb_end]):
+        if verb_end < stop and is_word_char(text[verb_end]):
             continue
         found.append((verb_start, verb_end, verb))
     return found
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"  # what re's \w matches
 
 
 def speech_verb_after_subject(text: str, start: int, end: int) -> int | None:

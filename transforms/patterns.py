@@ -36,6 +36,11 @@ def _render(node: dict[str, dict]) -> str:
     return ("(?:" + body + ")" if len(branches) == 1 else body) + "?"
 
 
+def is_word_char(char: str) -> bool:
+    """Whether ``char`` is what re's ``\\w`` matches: a letter, a digit or "_"."""
+    return char.isalnum() or char == "_"
+
+
 def word_automaton(words: Iterable[str]) -> ahocorasick.Automaton:
     """An Aho–Corasick automaton finding ``words`` anywhere in a text, in one pass in C; each
     match's value is ``(length, word)``. Word boundaries are the caller's to check."""
