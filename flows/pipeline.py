@@ -33,6 +33,7 @@ from ..transforms.records import Article, RawArticle, Reject
 from . import (
     artifacts,
     locking,
+    orchestration,
     outcome,
     prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
     store,
@@ -416,7 +417,8 @@ def pipeline_flow(
         unit_rejects.extend(result.rejects)
 
     with BackgroundCloser(db) as closer:
-        with runner if runner is not None else nullcontext():
+        workers_context = orchestration.workers_share_the_server() if runner is not None else nullcontext()
+        with workers_context, runner if runner is not None else nullcontext():
             in_flight: deque = deque()
             for unit in units:
                 summary.task_runs += 1
