@@ -26,6 +26,7 @@ from .summary import summary_lines
 
 __all__ = ["LINKABLE_SCHEMES", "BlocStyle", "ReportData", "render_report_html", "write_report"]
 
+BUILD_KEY_META = "tonewatch-report-key"
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -87,6 +88,9 @@ class ReportData:
     # The matrix slider's periods, when coarser than ``granularity`` (see matrix.MAX_SLIDER_STEPS).
     matrix_series: pl.DataFrame | None = None
     matrix_granularity: str | None = None
+    # What the report was built from (flows.reporting.report_key): a run whose store and
+    # options give the same key leaves the report as it is.
+    build_key: str = ""
 
     def __post_init__(self) -> None:
         if self.generated_at.tzinfo is None:
@@ -171,6 +175,7 @@ def render_report_html(data: ReportData) -> str:
             '<html lang="en">',
             "<head>",
             '<meta charset="utf-8">',
+            *([f'<meta name="{BUILD_KEY_META}" content="{esc(data.build_key)}">'] if data.build_key else []),
             f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
             '<meta name="referrer" content="no-referrer">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',

@@ -42,7 +42,7 @@ from .config import scoring_context
 from .gc_pause import collector_paused
 from .ingest import Ingested, fetch_new_pages, find_copies, ingest_sources, source_specs
 from .ingest_config import IngestConfig, SourceSpec, load_config, parse_field_map
-from .reporting import build_report, report_window_start
+from .reporting import refresh_report, report_window_start
 from .sources import PendingPage, SourceResult, finish_article, source_kind
 from .sources.files import read_file
 from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
@@ -63,6 +63,7 @@ class RunSummary:
     stage_seconds: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     task_runs: int = 0
+    report_kept: bool = False  # the report was built from these very rows already
 
     def line(self) -> str:
         c, t = self.counts, self.totals
@@ -81,7 +82,7 @@ class RunSummary:
             text += f", {c['links_skipped']} known links skipped"
         text += f" in {self.seconds:.1f} s"
         if self.report_path is not None:
-            text += f"; report: {self.report_path}"
+            text += f"; report: {self.report_path}" + (" (unchanged)" if self.report_kept else "")
         return text
 
 
@@ -287,9 +288,10 @@ def write_unit(
 @task(cache_policy=NO_CACHE)
 def publish_report(
     db_path: Path, report_path: Path, since: datetime | None = None
-) -> tuple[Path, dict[str, float]]:
-    """Aggregate the store and write the self-contained HTML report (from ``since`` on)."""
-    return build_report(db_path, report_path, since=since)
+) -> tuple[Path, dict[str, float], bool]:
+    """Aggregate the store and write the self-contained HTML report (from ``since`` on),
+    unless the report there was built from the same rows and options (then it is kept)."""
+    return refresh_report(db_path, report_path, since=since)
 
 
 def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
@@ -459,7 +461,9 @@ def pipeline_flow(
 
     if summary.report_path is not None:
         summary.task_runs += 1
-        summary.report_path, timings = publish_report(db, summary.report_path, report_start)
+        summary.report_path, timings, summary.report_kept = publish_report(
+            db, summary.report_path, report_start
+        )
         summary.stage_seconds.update(timings)
 
     summary.seconds = time.perf_counter() - started

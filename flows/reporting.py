@@ -10,19 +10,28 @@ evidence shown leave the store. ``assemble_report`` is the pure route: every row
 from __future__ import annotations
 
 import errno
+import hashlib
 import re
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
+import duckdb
 import polars as pl
 
 from ..dashboards.matrix import MAX_SLIDER_STEPS
-from ..dashboards.report import BlocStyle, ReportData, render_report_html, write_text_atomically
+from ..dashboards.report import (
+    BUILD_KEY_META,
+    BlocStyle,
+    ReportData,
+    render_report_html,
+    write_text_atomically,
+)
 from ..transforms.aggregate import (
     AUTO_GRANULARITY,
     DYAD,
@@ -108,10 +117,12 @@ def build_report(
     actors: Sequence[str] = (),
     count_duplicates: bool = False,
     dated: bool = True,
+    key: str | None = None,
 ) -> tuple[Path, dict[str, float]]:
     """Write the HTML report for the store at ``db_path`` to ``out_path`` and, with ``dated``,
     a dated copy beside it (``tonewatch-YYYY-MM-DDTHHMMSSZ.html``, the newest
-    ``KEEP_DATED_REPORTS`` kept); returns ``out_path`` and stage timings."""
+    ``KEEP_DATED_REPORTS`` kept); returns ``out_path`` and stage timings. The report carries
+    its ``report_key`` (``key``, when the caller has computed it already)."""
     options = ReportOptions(
         since=since, until=until, granularity=granularity, blocs=tuple(blocs), actors=tuple(actors),
         count_duplicates=count_duplicates,
@@ -127,6 +138,7 @@ def build_report(
         # leave it, so time and memory hardly grow with the store (issue 7).
         reader = store.ReportReader(con, tone_selection(options))
         data = report_from(reader, stats=stats, blocs=styles, options=options, generated_at=generated_at)
+        data = replace(data, build_key=key or report_key(con, options))
     aggregated = time.perf_counter()
     document = render_report_html(data)
     try:
@@ -141,6 +153,56 @@ def build_report(
         ) from None
     finished = time.perf_counter()
     return path, {"aggregate": aggregated - started, "report": finished - aggregated}
+
+
+_BUILD_KEY = re.compile(rf'<meta name="{BUILD_KEY_META}" content="([0-9a-f]{{64}})">')
+# The key stands in the document's first lines, before the inlined plotly.js.
+_HEAD_BYTES = 4096
+
+
+@cache
+def _code_fingerprint() -> str:
+    """A digest of tonewatch's own code and plotly's version: new code may draw differently."""
+    import plotly
+
+    digest = hashlib.sha256(plotly.__version__.encode())
+    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def report_key(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> str:
+    """What a report is a function of: every row it reads, its options and the code that draws
+    it; not the time it is built."""
+    material = f"{_code_fingerprint()}|{options!r}|{store.report_inputs_fingerprint(con)}"
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def built_key(path: Path) -> str | None:
+    """The ``report_key`` the report at ``path`` was built with, if it is a report with one."""
+    try:
+        with open(path, "rb") as document:
+            head = document.read(_HEAD_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _BUILD_KEY.search(head)
+    return found.group(1) if found else None
+
+
+def refresh_report(
+    db_path: Path, out_path: Path, *, since: datetime | None = None
+) -> tuple[Path, dict[str, float], bool]:
+    """``build_report``, unless the report at ``out_path`` was built from these very rows and
+    options by this code: then it is left as it is, dated copies too (an hourly run that finds
+    nothing new rewrites nothing). Returns the path, stage timings and whether it was kept."""
+    started = time.perf_counter()
+    options = ReportOptions(since=since)
+    with store.open_store(db_path, read_only=True) as con:
+        key = report_key(con, options)
+    if built_key(Path(out_path)) == key:
+        return Path(out_path), {"aggregate": time.perf_counter() - started, "report": 0.0}, True
+    path, timings = build_report(db_path, out_path, since=since, key=key)
+    return path, timings, False
 
 
 _WINDOW = re.compile(r"^(\d+)d$")

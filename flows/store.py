@@ -5,6 +5,7 @@ All SQL lives here. Values are always bound parameters; table data goes in as Ar
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -1422,6 +1423,21 @@ def read_target_tones(
         """,
         [since, since, until, until],
     )
+
+
+# What a report is drawn from. ``runs`` only through the latest run's scorer version.
+REPORT_TABLES = ("articles", "sentences", "mentions", "edges", "actors", "blocs")
+
+
+def report_inputs_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of every row a report reads: any insert, delete or update of one changes it.
+
+    Each table's row count and the XOR of its rows' hashes, in one scan each (about 0.1 s at
+    10,000 articles); the table names are this module's constants, never input.
+    """
+    parts = [repr(_one(con, f"select count(*), bit_xor(hash(t)) from {table} t")) for table in REPORT_TABLES]
+    parts.append(repr(_one(con, "select scorer_version from runs order by started_at desc limit 1")))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def read_corpus_stats(
