@@ -75,11 +75,16 @@ def quiet_run_logs() -> None:
             handler.addFilter(_WithoutRunLogs())
 
 
+def on_temporary_server() -> bool:
+    """Whether runs go to the temporary server Prefect starts in this process (no
+    PREFECT_API_URL), not to a long-lived one."""
+    return get_current_settings().api.url is None
+
+
 def heartbeats_watched() -> bool:
     """Whether a flow run's heartbeats can be of use: only a long-lived server (PREFECT_API_URL)
-    outlives a crashed run to mark it crashed. The temporary server of a run without one
-    stops with the process."""
-    return get_current_settings().api.url is not None
+    outlives a crashed run to mark it crashed. The temporary server stops with the process."""
+    return not on_temporary_server()
 
 
 @contextmanager
@@ -91,7 +96,7 @@ def workers_share_the_server() -> Iterator[None]:
     process: about 7 s of CPU for each of two workers on a 2-core machine, taken from the
     scoring) and records its task runs through that one.
     """
-    if get_current_settings().api.url is not None:
+    if not on_temporary_server():
         yield
         return
     with get_client(sync_client=True) as client:

@@ -419,8 +419,12 @@ def pipeline_flow(
         unit_rejects.extend(result.rejects)
 
     with BackgroundCloser(db) as closer:
-        workers_context = orchestration.workers_share_the_server() if runner is not None else nullcontext()
-        with workers_context, runner if runner is not None else nullcontext():
+        # Only a process pool's workers share this machine's loopback with the temporary server.
+        local_pool = runner is not None and not dask_address
+        with (
+            orchestration.workers_share_the_server() if local_pool else nullcontext(),
+            runner if runner is not None else nullcontext(),
+        ):
             in_flight: deque = deque()
             for unit in units:
                 summary.task_runs += 1

@@ -162,12 +162,19 @@ _HEAD_BYTES = 4096
 
 @cache
 def _code_fingerprint() -> str:
-    """A digest of tonewatch's own code and plotly's version: new code may draw differently."""
+    """A digest of tonewatch's own code and plotly's version: new code may draw differently.
+
+    Only the three packages' files: in an editable install their common folder is the whole
+    clone (tests, benchmarks, perhaps a virtualenv).
+    """
     import plotly
 
+    from .. import dashboards, transforms
+
     digest = hashlib.sha256(plotly.__version__.encode())
-    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
-        digest.update(path.read_bytes())
+    for package in (Path(__file__), Path(dashboards.__file__), Path(transforms.__file__)):
+        for path in sorted(package.resolve().parent.rglob("*.py")):
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
