@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from ..transforms.dedup import confirm_copies, fingerprints, likely_copies
+from ..transforms.dedup import NUM_PERM, confirm_copies, fingerprints, likely_rows, signature_values
+from ..transforms.errors import StoreError
 from ..transforms.normalize import canonical_url
 from ..transforms.records import Article, RawArticle, Reject
 from . import store
@@ -213,6 +216,50 @@ def fetch_new_pages(
     return result
 
 
+def _likely_copies(
+    con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]], signatures: dict[str, bytes]
+) -> list[tuple[str, str]]:
+    """The unit's candidate pairs worth confirming (``likely_copies``), batch by batch."""
+    unit_ids = list(bands)
+    unit_values, unit_known = signature_values([signatures[a] for a in unit_ids])
+    likely: list[tuple[str, str]] = []
+    for batch in store.candidate_batches(con, bands):
+        article_rows, other_rows, other_values, other_known = _pair_arrays(batch)
+        picked = np.flatnonzero(
+            likely_rows(unit_values, unit_known, article_rows, other_rows, other_values, other_known)
+        )
+        if picked.size:
+            other_ids = batch.column("other_id").take(pa.array(picked)).to_pylist()
+            likely += [
+                (unit_ids[row], other)
+                for row, other in zip(article_rows[picked].tolist(), other_ids, strict=True)
+            ]
+    return likely
+
+
+def _pair_arrays(batch: pa.RecordBatch) -> tuple[Any, Any, Any, Any]:
+    """A ``candidate_batches`` batch as ``likely_rows``' arrays (the signatures without a
+    Python object each)."""
+    article_rows = batch.column("article_row").to_numpy()
+    other_rows = batch.column("other_row").fill_null(-1).to_numpy()
+    signatures = batch.column("other_signature")
+    known = signatures.is_valid().to_numpy(zero_copy_only=False)
+    values = np.zeros((len(batch), NUM_PERM), dtype=np.uint32)
+    if known.any():
+        present = signatures.drop_null()
+        offsets = np.frombuffer(present.buffers()[1], dtype=np.int32)[
+            present.offset : present.offset + len(present) + 1
+        ]
+        width = NUM_PERM * 4
+        if not (np.diff(offsets) == width).all():
+            raise StoreError(f"article_signatures: a stored MinHash signature is not {width} bytes long")
+        data = np.frombuffer(
+            present.buffers()[2], dtype=np.uint32, count=len(present) * NUM_PERM, offset=int(offsets[0])
+        )
+        values[known] = data.reshape(-1, NUM_PERM)
+    return article_rows, other_rows, values, known
+
+
 @task(cache_policy=NO_CACHE)
 def find_copies(con: duckdb.DuckDBPyConnection, articles: list[Article]) -> tuple[int, float]:
     """Compare new and changed articles with every stored one; store the near-duplicate pairs.
@@ -231,10 +278,7 @@ def find_copies(con: duckdb.DuckDBPyConnection, articles: list[Article]) -> tupl
     with store.transaction(con):
         store.replace_bands(con, bands)
         store.replace_signatures(con, signatures)
-        candidates = store.band_candidates(con, bands)
-        stored = store.read_signatures(con, sorted({b for _, b in candidates} - signatures.keys()))
-        # An article stored before signatures were kept has none: it is confirmed on its text.
-        likely = likely_copies(candidates, {**stored, **signatures})
+        likely = _likely_copies(con, bands, signatures)
         others = sorted({other for _, other in likely} - texts.keys())
         for article_id, (text, content_hash) in store.read_texts(con, others).items():
             texts[article_id], hashes[article_id] = text, content_hash

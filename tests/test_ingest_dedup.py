@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from ingest_server import DATA
 
@@ -23,7 +24,10 @@ from tonewatch.transforms.dedup import (
     confirm_copies,
     duplicate_roots,
     jaccard,
+    likely_copies,
+    likely_rows,
     shingles,
+    signature_values,
 )
 from tonewatch.transforms.language import detect_language, language_tag
 from tonewatch.transforms.normalize import normalize_article
@@ -219,3 +223,65 @@ def test_identical_short_texts_are_linked_by_their_content_hash(tmp_path):
     with store.open_store(db) as con:
         assert store.link_duplicates(con) == 1
     assert _dup_of(db) == {"https://a.example/1": None, "https://b.example/1": "early"}
+
+
+def _signature_sharing(base: np.ndarray, shared: int, rng: np.random.Generator) -> bytes:
+    """A signature whose first ``shared`` MinHash values are ``base``'s, the rest new."""
+    values = base.copy()
+    values[shared:] = rng.integers(2**32, size=NUM_PERM - shared, dtype=np.uint32) | np.uint32(1)
+    return values.tobytes()
+
+
+def test_likely_rows_selects_what_the_pairwise_reference_selects():
+    # Around ESTIMATE_FLOOR (0.3 of 128 values is 38.4) on both sides, with empty signatures
+    # in the unit, pairs inside the unit and stored articles that have no signature.
+    rng = np.random.default_rng(5)
+    base = rng.integers(2**32, size=NUM_PERM, dtype=np.uint32) & np.uint32(0xFFFFFFFE)
+    unit = [f"u{i}" for i in range(12)]
+    stored_ids = [f"s{i}" for i in range(20)]
+    shares = [0, 20, 38, 39, 40, 64, 128]
+    signatures = {a: _signature_sharing(base, shares[i % len(shares)], rng) for i, a in enumerate(unit)}
+    signatures["u3"] = signatures["u7"] = b""
+    stored = {s: _signature_sharing(base, shares[i % len(shares)], rng) for i, s in enumerate(stored_ids)}
+    for unsigned in ("s2", "s11"):
+        del stored[unsigned]  # stored before signatures were kept
+    candidates = [(a, b) for a in unit for b in [*unit, *stored_ids] if a != b and rng.random() < 0.6]
+
+    expected = likely_copies(candidates, {**stored, **signatures})
+
+    rows = {a: i for i, a in enumerate(unit)}
+    unit_values, unit_known = signature_values([signatures[a] for a in unit])
+    other_values, other_known = signature_values(
+        [stored.get(b, b"") if b not in rows else b"" for _, b in candidates]
+    )
+    article_rows = np.array([rows[a] for a, _ in candidates])
+    other_rows = np.array([rows.get(b, -1) for _, b in candidates])
+    keep = likely_rows(unit_values, unit_known, article_rows, other_rows, other_values, other_known)
+    assert [pair for pair, kept in zip(candidates, keep, strict=True) if kept] == expected
+    assert 0 < len(expected) < len(candidates)
+    assert {"s2", "s11"} <= {b for _, b in expected}  # unsigned: confirmed on their text
+    assert not {pair for pair in expected if "u3" in pair or "u7" in pair} - {
+        pair for pair in expected if pair[1] in ("s2", "s11")
+    }
+
+
+def test_copies_are_found_in_batches_of_any_size_and_against_articles_without_a_signature(
+    tmp_path, monkeypatch
+):
+    one, three, two = _syndicated()
+    found = {}
+    for label, batch_rows in (("default", store.CANDIDATE_BATCH_ROWS), ("one pair a batch", 1)):
+        db = tmp_path / f"{label}.duckdb"
+        _store(db, [one, two])
+        _find_copies(db, [one, two])
+        with store.open_store(db) as con:
+            # As stored by a version that kept no signatures: confirmed on its text instead.
+            con.execute("delete from article_signatures where article_id = ?", [two.article_id])
+        _store(db, [three])
+        monkeypatch.setattr(store, "CANDIDATE_BATCH_ROWS", batch_rows)
+        _find_copies(db, [three])
+        with duckdb.connect(str(db), read_only=True) as con:
+            found[label] = sorted(con.execute("select article_id, other_id from near_duplicates").fetchall())
+    assert found["default"] == found["one pair a batch"]
+    assert {three.article_id, two.article_id} in [set(pair) for pair in found["default"]]
+    assert len(found["default"]) == 3

@@ -241,6 +241,41 @@ def likely_copies(
     return [pair for pair in candidates if pair[1] not in signatures or pair in reached]
 
 
+def signature_values(signatures: Sequence[bytes]) -> tuple[Any, Any]:
+    """The signatures as one (len, ``NUM_PERM``) array of MinHash values, and which of them
+    are not empty (an empty signature's row is zeros)."""
+    known = np.array([bool(s) for s in signatures], dtype=bool)
+    values = np.zeros((len(signatures), NUM_PERM), dtype=np.uint32)
+    if known.any():
+        present = b"".join(s for s in signatures if s)
+        values[known] = np.frombuffer(present, dtype=np.uint32).reshape(-1, NUM_PERM)
+    return values, known
+
+
+def likely_rows(
+    unit_values: Any, unit_known: Any, article_rows: Any, other_rows: Any, other_values: Any, other_known: Any
+) -> Any:
+    """``likely_copies`` for candidate pairs given as arrays, one entry per pair: which are
+    worth confirming on their shingles.
+
+    ``unit_values`` and ``unit_known`` are the unit's ``signature_values``; ``article_rows``
+    index the pair's first article there, ``other_rows`` its second (-1 when the second is
+    a stored article outside the unit). For those, ``other_values`` holds the stored
+    signature's values and ``other_known`` whether it has one: one stored before signatures
+    were kept has none and is confirmed on its text, as in ``likely_copies``.
+    """
+    inside = other_rows >= 0
+    inside_rows = other_rows[inside]
+    right = other_values.copy()
+    right[inside] = unit_values[inside_rows]
+    right_known = other_known.copy()
+    right_known[inside] = unit_known[inside_rows]
+    equal = np.count_nonzero(unit_values[article_rows] == right, axis=1)
+    # count / NUM_PERM is exactly the mean that estimated_jaccard takes.
+    reached = unit_known[article_rows] & right_known & (equal / NUM_PERM >= ESTIMATE_FLOOR)
+    return reached | (~inside & ~other_known)
+
+
 def confirm_copies(
     candidates: Iterable[tuple[str, str]],
     texts: Mapping[str, str],
