@@ -22,7 +22,7 @@ from prefect.settings import get_current_settings, temporary_settings
 from . import prefect_env  # noqa: F401  (sets Prefect's environment before it is imported)
 
 RECORDING_WAIT_SECONDS = 30.0
-_POLL_SECONDS = 0.25
+_POLL_SECONDS = 0.1
 # The API refuses task-run reads with a limit above 200.
 _READ_LIMIT = 200
 
