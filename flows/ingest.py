@@ -18,13 +18,11 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from ..transforms.dedup import NUM_PERM, confirm_copies, fingerprints, likely_rows, signature_values
-from ..transforms.errors import StoreError
+from ..transforms.dedup import confirm_copies, fingerprints, likely_rows, signature_values
 from ..transforms.normalize import canonical_url
 from ..transforms.records import Article, RawArticle, Reject
 from . import store
@@ -223,41 +221,23 @@ def _likely_copies(
     unit_ids = list(bands)
     unit_values, unit_known = signature_values([signatures[a] for a in unit_ids])
     likely: list[tuple[str, str]] = []
-    for batch in store.candidate_batches(con, bands):
-        article_rows, other_rows, other_values, other_known = _pair_arrays(batch)
+    for pairs in store.candidate_batches(con, bands):
         picked = np.flatnonzero(
-            likely_rows(unit_values, unit_known, article_rows, other_rows, other_values, other_known)
+            likely_rows(
+                unit_values,
+                unit_known,
+                pairs.article_rows,
+                pairs.other_rows,
+                pairs.other_values,
+                pairs.other_known,
+            )
         )
-        if picked.size:
-            other_ids = batch.column("other_id").take(pa.array(picked)).to_pylist()
-            likely += [
-                (unit_ids[row], other)
-                for row, other in zip(article_rows[picked].tolist(), other_ids, strict=True)
-            ]
+        likely += zip(
+            [unit_ids[row] for row in pairs.article_rows[picked].tolist()],
+            pairs.other_ids(picked),
+            strict=True,
+        )
     return likely
-
-
-def _pair_arrays(batch: pa.RecordBatch) -> tuple[Any, Any, Any, Any]:
-    """A ``candidate_batches`` batch as ``likely_rows``' arrays (the signatures without a
-    Python object each)."""
-    article_rows = batch.column("article_row").to_numpy()
-    other_rows = batch.column("other_row").fill_null(-1).to_numpy()
-    signatures = batch.column("other_signature")
-    known = signatures.is_valid().to_numpy(zero_copy_only=False)
-    values = np.zeros((len(batch), NUM_PERM), dtype=np.uint32)
-    if known.any():
-        present = signatures.drop_null()
-        offsets = np.frombuffer(present.buffers()[1], dtype=np.int32)[
-            present.offset : present.offset + len(present) + 1
-        ]
-        width = NUM_PERM * 4
-        if not (np.diff(offsets) == width).all():
-            raise StoreError(f"article_signatures: a stored MinHash signature is not {width} bytes long")
-        data = np.frombuffer(
-            present.buffers()[2], dtype=np.uint32, count=len(present) * NUM_PERM, offset=int(offsets[0])
-        )
-        values[known] = data.reshape(-1, NUM_PERM)
-    return article_rows, other_rows, values, known
 
 
 @task(cache_policy=NO_CACHE)

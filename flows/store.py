@@ -14,13 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from ..transforms.analyze import BatchRows
-from ..transforms.dedup import duplicate_roots
+from ..transforms.dedup import NUM_PERM, duplicate_roots
 from ..transforms.errors import StoreError
 from ..transforms.records import Article, Reject
 from ..transforms.registry import Registry
@@ -751,21 +753,70 @@ def replace_signatures(con: duckdb.DuckDBPyConnection, signatures: dict[str, byt
 
 # Rows per batch of candidate pairs: a batch's signatures take about 8 MB in NumPy.
 CANDIDATE_BATCH_ROWS = 16_384
+_SIGNATURE_BYTES = NUM_PERM * 4
+
+
+@dataclass
+class CandidatePairs:
+    """A batch of candidate pairs (an article of the unit, another article sharing a band key
+    with it), as arrays with one entry per pair.
+
+    ``article_rows`` and ``other_rows`` are the two articles' positions among the unit's
+    (``other_rows`` -1 when the other is a stored article outside the unit); for those,
+    ``other_values`` holds its stored MinHash signature (one row of ``NUM_PERM`` values)
+    and ``other_known`` whether it has one.
+    """
+
+    article_rows: Any
+    other_rows: Any
+    other_values: Any
+    other_known: Any
+    _other_ids: pa.Array
+
+    def other_ids(self, picked: Any) -> list[str]:
+        """The other article's id of the pairs at positions ``picked``."""
+        return self._other_ids.take(pa.array(picked, pa.int64())).to_pylist()
+
+    @classmethod
+    def from_arrow(cls, batch: pa.RecordBatch) -> CandidatePairs:
+        """Read the signatures straight from Arrow's buffers, without a Python object each."""
+        signatures = batch.column("other_signature")
+        known = signatures.is_valid().to_numpy(zero_copy_only=False)
+        values = np.zeros((len(batch), NUM_PERM), dtype=np.uint32)
+        present = signatures.drop_null()
+        if len(present):
+            offset_type = np.int64 if pa.types.is_large_binary(present.type) else np.int32
+            offsets = np.frombuffer(present.buffers()[1], dtype=offset_type)[
+                present.offset : present.offset + len(present) + 1
+            ]
+            if not (np.diff(offsets) == _SIGNATURE_BYTES).all():
+                raise StoreError(
+                    f"article_signatures: a stored MinHash signature is not {_SIGNATURE_BYTES} bytes long"
+                )
+            data = np.frombuffer(
+                present.buffers()[2], dtype=np.uint32, count=len(present) * NUM_PERM, offset=int(offsets[0])
+            )
+            values[known] = data.reshape(-1, NUM_PERM)
+        return cls(
+            article_rows=batch.column("article_row").to_numpy(),
+            other_rows=batch.column("other_row").fill_null(-1).to_numpy(),
+            other_values=values,
+            other_known=known,
+            _other_ids=batch.column("other_id"),
+        )
 
 
 def candidate_batches(
     con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]]
-) -> Iterator[pa.RecordBatch]:
-    """Pairs (an article of ``bands``, any other stored article) sharing at least one band
-    key, in batches of Arrow columns: ``article_row`` and ``other_row``, the two articles'
-    positions in ``bands`` (``other_row`` null when the other is not one of them),
-    ``other_id``, and ``other_signature``, the other's stored MinHash signature (null when
-    it is one of ``bands``, whose signatures the caller has, or has none stored).
+) -> Iterator[CandidatePairs]:
+    """The pairs (an article of ``bands``, any other stored article) sharing at least one band
+    key, in batches of ``CANDIDATE_BATCH_ROWS``; positions are those in ``bands``.
 
     The keys are joined as given (the articles' stored keys, ``replace_bands`` wrote them),
-    so the store's band table is probed once instead of being joined with itself. On a
-    store of 100,000 generated articles a unit of 500 has about 100,000 candidate pairs:
-    they stay in Arrow and NumPy, never one Python object per pair.
+    so the store's band table is probed once instead of being joined with itself, and the
+    other articles' signatures come with the pairs (not those of the unit's own articles:
+    the caller has them). On a store of 100,000 generated articles a unit of 500 has about
+    100,000 candidate pairs: they stay in Arrow and NumPy, never one Python object per pair.
     """
     frame = _bands_frame(bands)
     if not frame.num_rows:
@@ -776,7 +827,7 @@ def candidate_batches(
     con.register("candidate_bands", frame)
     con.register("candidate_rows", rows)
     try:
-        yield from con.sql(
+        reader = con.sql(
             """
             with pairs as (
                 select distinct mine.article_id, other.article_id as other_id
@@ -792,6 +843,8 @@ def candidate_batches(
                 on signatures.article_id = pairs.other_id and theirs.row is null
             """
         ).to_arrow_reader(CANDIDATE_BATCH_ROWS)
+        for batch in reader:
+            yield CandidatePairs.from_arrow(batch)
     finally:
         con.unregister("candidate_rows")
         con.unregister("candidate_bands")
