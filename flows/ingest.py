@@ -217,7 +217,7 @@ def fetch_new_pages(
 def _likely_copies(
     con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]], signatures: dict[str, bytes]
 ) -> list[tuple[str, str]]:
-    """The unit's candidate pairs worth confirming (``likely_copies``), batch by batch."""
+    """The unit's candidate pairs worth confirming (``likely_rows``), batch by batch."""
     unit_ids = list(bands)
     unit_values, unit_known = signature_values([signatures[a] for a in unit_ids])
     likely: list[tuple[str, str]] = []

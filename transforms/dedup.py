@@ -221,26 +221,6 @@ def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
     return found
 
 
-def likely_copies(
-    candidates: Sequence[tuple[str, str]], signatures: Mapping[str, bytes]
-) -> list[tuple[str, str]]:
-    """The candidates worth confirming on their shingles, in order: those whose estimated
-    Jaccard (``estimated_jaccard``) reaches ``ESTIMATE_FLOOR``, and those whose second
-    article has no signature (stored before signatures were kept: confirmed on its text)."""
-    known = [pair for pair in candidates if pair[1] in signatures]
-    estimable = [(a, b) for a, b in known if signatures[a] and signatures[b]]
-    reached: set[tuple[str, str]] = set()
-    if estimable:
-        left = np.frombuffer(b"".join(signatures[a] for a, _ in estimable), dtype=np.uint32)
-        right = np.frombuffer(b"".join(signatures[b] for _, b in estimable), dtype=np.uint32)
-        equal = np.count_nonzero((left == right).reshape(len(estimable), NUM_PERM), axis=1)
-        # count / NUM_PERM is exactly the mean that estimated_jaccard takes.
-        reached = {
-            pair for pair, n in zip(estimable, equal.tolist(), strict=True) if n / NUM_PERM >= ESTIMATE_FLOOR
-        }
-    return [pair for pair in candidates if pair[1] not in signatures or pair in reached]
-
-
 def signature_values(signatures: Sequence[bytes]) -> tuple[Any, Any]:
     """The signatures as one (len, ``NUM_PERM``) array of MinHash values, and which of them
     are not empty (an empty signature's row is zeros)."""
@@ -255,14 +235,16 @@ def signature_values(signatures: Sequence[bytes]) -> tuple[Any, Any]:
 def likely_rows(
     unit_values: Any, unit_known: Any, article_rows: Any, other_rows: Any, other_values: Any, other_known: Any
 ) -> Any:
-    """``likely_copies`` for candidate pairs given as arrays, one entry per pair: which are
-    worth confirming on their shingles.
+    """Which candidate pairs (arrays, one entry per pair) are worth confirming on their
+    shingles: those whose estimated Jaccard (``estimated_jaccard``) reaches
+    ``ESTIMATE_FLOOR``, and those whose second article is stored without a signature (stored
+    before signatures were kept: confirmed on its text). A pair with an empty signature (a
+    text too short to compare) is not.
 
     ``unit_values`` and ``unit_known`` are the unit's ``signature_values``; ``article_rows``
     index the pair's first article there, ``other_rows`` its second (-1 when the second is
     a stored article outside the unit). For those, ``other_values`` holds the stored
-    signature's values and ``other_known`` whether it has one: one stored before signatures
-    were kept has none and is confirmed on its text, as in ``likely_copies``.
+    signature's values and ``other_known`` whether it has one.
     """
     inside = other_rows >= 0
     inside_rows = other_rows[inside]
