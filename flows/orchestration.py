@@ -9,8 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect.client.orchestration import get_client
@@ -85,24 +84,6 @@ def heartbeats_watched() -> bool:
     """Whether a flow run's heartbeats can be of use: only a long-lived server (PREFECT_API_URL)
     outlives a crashed run to mark it crashed. The temporary server stops with the process."""
     return not on_temporary_server()
-
-
-@contextmanager
-def workers_share_the_server() -> Iterator[None]:
-    """Within a flow run on the temporary server, hand its URL to the worker processes
-    started here.
-
-    A worker process that finds no API URL starts a temporary server of its own (a uvicorn
-    process: about 7 s of CPU for each of two workers on a 2-core machine, taken from the
-    scoring) and records its task runs through that one.
-    """
-    if not on_temporary_server():
-        yield
-        return
-    with get_client(sync_client=True) as client:
-        url = str(client.api_url)
-    with temporary_settings(updates={"api.url": url}):
-        yield
 
 
 def run_flow_cleanly(

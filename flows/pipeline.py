@@ -15,7 +15,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,28 +23,26 @@ from typing import Any
 import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from ..transforms.analyze import SCORED_LANGUAGES, BatchRows, ScoringContext, analyze_articles
+from ..transforms.analyze import SCORED_LANGUAGES
 from ..transforms.errors import TonewatchError
-from ..transforms.language import detect_language
-from ..transforms.normalize import canonical_url, normalize_article
 from ..transforms.records import Article, RawArticle, Reject
 from . import (
     artifacts,
     locking,
-    orchestration,
     outcome,
     prefect_env,  # noqa: F401  (sets Prefect's environment before it is imported)
     store,
 )
 from .config import scoring_context
-from .gc_pause import collector_paused
 from .ingest import Ingested, fetch_new_pages, find_copies, ingest_sources, source_specs
 from .ingest_config import IngestConfig, SourceSpec, load_config, parse_field_map
 from .reporting import refresh_report, report_window_start
-from .sources import PendingPage, SourceResult, finish_article, source_kind
-from .sources.files import read_file
+from .scoring_pool import ScoringPool
+from .sources import PendingPage, SourceResult, source_kind
+from .unit_analysis import UnitResult, analyze_unit_here
 from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
 
 STAGES = ("ingest", "normalize", "split", "actors", "attribution", "score", "store", "aggregate", "report")
@@ -86,43 +84,6 @@ class RunSummary:
         return text
 
 
-@dataclass
-class UnitResult:
-    """One unit read, normalized and scored: what the flow stores."""
-
-    articles: list[Article] = field(default_factory=list)
-    rows: BatchRows = field(default_factory=BatchRows)
-    rejects: list[Reject] = field(default_factory=list)
-    pages: list[tuple[str, PendingPage]] = field(default_factory=list)  # (source location, page)
-    aliases: list[tuple[str, str]] = field(default_factory=list)  # (canonical url, article_id)
-    files: list[store.SourceFileState] = field(default_factory=list)
-    timings: Counter = field(default_factory=Counter)
-
-
-def _read_unit_files(
-    files: tuple[SourceFile, ...], config: IngestConfig, fetch_pages: bool, scorer_version: str
-) -> tuple[list[RawArticle], UnitResult]:
-    raw: list[RawArticle] = []
-    result = UnitResult()
-    for file in files:
-        count = 0
-        spec = file.spec
-        for item in read_file(
-            Path(file.path), field_map=spec.field_map, fetch_pages=fetch_pages and spec.fetch_pages
-        ):
-            if isinstance(item, Reject):
-                result.rejects.append(item)
-            elif isinstance(item, PendingPage):
-                result.pages.append((spec.location, item))
-            else:
-                raw.append(finish_article(item, spec, config))
-                count += 1
-        result.files.append(
-            store.SourceFileState(file.path, file.size_bytes, file.modified_ns, scorer_version, count)
-        )
-    return raw, result
-
-
 @task(cache_policy=NO_CACHE)
 def analyze_unit(
     files: tuple[SourceFile, ...],
@@ -134,47 +95,21 @@ def analyze_unit(
     fetched_at: datetime,
 ) -> UnitResult:
     """Read a unit's files (or take articles already fetched), normalize and score them."""
-    context = scoring_context(actors_files, lexicon_file)
-    with collector_paused():
-        return _analyze(files, raw_articles, config, fetch_pages, context, fetched_at)
+    return analyze_unit_here(files, raw_articles, config, fetch_pages, actors_files, lexicon_file, fetched_at)
 
 
-def _analyze(
+@task(name="analyze_unit", cache_policy=NO_CACHE)
+def analyze_unit_in_pool(
+    pool: ScoringPool,
     files: tuple[SourceFile, ...],
     raw_articles: list[RawArticle],
     config: IngestConfig,
     fetch_pages: bool,
-    context: ScoringContext,
     fetched_at: datetime,
 ) -> UnitResult:
-    """``analyze_unit``'s work, with the cyclic collector paused around it."""
-    started = time.perf_counter()
-    raw, result = _read_unit_files(files, config, fetch_pages, context.scorer_version)
-    raw.extend(raw_articles)
-    read = time.perf_counter()
-    result.timings["ingest"] += read - started
-    articles: dict[str, Article] = {}
-    for item in raw:
-        article = normalize_article(item, fetched_at=fetched_at)
-        if article.article_id in articles:
-            continue
-        if item.language is None:
-            article = replace(article, language=detect_language(f"{article.title}\n\n{article.text}"))
-        articles[article.article_id] = article
-        result.aliases += [(url, article.article_id) for url in map(canonical_url, item.link_urls) if url]
-    result.articles = list(articles.values())
-    last = time.perf_counter()
-    result.timings["normalize"] += last - read
-
-    def on_stage(stage: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
-        if stage != "normalize":
-            result.timings[stage] += now - last
-        last = now
-
-    result.rows = analyze_articles(result.articles, context, on_stage=on_stage)
-    return result
+    """``analyze_unit`` in one of the scoring pool's workers: this task run, in the flow's
+    process, waits for it."""
+    return pool.submit(files, raw_articles, config, fetch_pages, fetched_at).result()
 
 
 @task(cache_policy=NO_CACHE)
@@ -295,7 +230,9 @@ def publish_report(
 
 
 def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
-    """A process pool for ``workers`` > 1, a Dask cluster at ``dask_address``, else None (in process)."""
+    """A Dask cluster at ``dask_address``; for ``workers`` > 1 threads whose task runs wait for
+    the scoring pool (one more than its workers, so that a unit is always queued there); else
+    None (in process)."""
     if dask_address:
         try:
             from prefect_dask import DaskTaskRunner
@@ -306,9 +243,7 @@ def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
             ) from exc
         return DaskTaskRunner(address=dask_address)
     if workers > 1:
-        from prefect.task_runners import ProcessPoolTaskRunner
-
-        return ProcessPoolTaskRunner(max_workers=workers)
+        return ThreadPoolTaskRunner(max_workers=workers + 1)
     return None
 
 
@@ -418,20 +353,23 @@ def pipeline_flow(
         pending_pages.extend(result.pages)
         unit_rejects.extend(result.rejects)
 
+    pool = ScoringPool(worker_count, actors, lexicon) if runner is not None and not dask_address else None
+
+    def submit(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> Any:
+        if pool is None:
+            return runner.submit(analyze_unit, parameters=parameters(unit))
+        in_pool = {k: v for k, v in parameters(unit).items() if k not in ("actors_files", "lexicon_file")}
+        return runner.submit(analyze_unit_in_pool, parameters={"pool": quote(pool), **in_pool})
+
     with BackgroundCloser(db) as closer:
-        # Only a process pool's workers share this machine's loopback with the temporary server.
-        local_pool = runner is not None and not dask_address
-        with (
-            orchestration.workers_share_the_server() if local_pool else nullcontext(),
-            runner if runner is not None else nullcontext(),
-        ):
+        with pool if pool is not None else nullcontext(), runner if runner is not None else nullcontext():
             in_flight: deque = deque()
             for unit in units:
                 summary.task_runs += 1
                 if runner is None:
                     store_result(analyze_unit(**parameters(unit)), closer)
                     continue
-                in_flight.append(runner.submit(analyze_unit, parameters=parameters(unit)))
+                in_flight.append(submit(unit))
                 if len(in_flight) > worker_count:
                     store_result(in_flight.popleft().result(), closer)
             while in_flight:

@@ -86,8 +86,9 @@ def golden_sources(folder: Path) -> list[Path]:
     ]
 
 
-def run_and_digest(folder: Path) -> dict[str, dict[str, object]]:
-    """Run the pipeline flow on the golden sources into a fresh store under ``folder``."""
+def run_and_digest(folder: Path, *, workers: int = 1) -> dict[str, dict[str, object]]:
+    """Run the pipeline flow on the golden sources into a fresh store under ``folder``, with
+    ``workers`` scoring processes (1: in the run's own process)."""
     from tonewatch.flows.orchestration import run_flow_cleanly
     from tonewatch.flows.pipeline import pipeline_flow
 
@@ -100,7 +101,7 @@ def run_and_digest(folder: Path) -> dict[str, dict[str, object]]:
         report_path=None,
         fetch_pages=False,  # saved feeds link to pages on hosts a test never contacts
         batch_articles=100,  # several units, so unit boundaries are part of what is compared
-        workers=1,
+        workers=workers,
     )
     return table_digests(db_path)
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from table_digest import GOLDEN, run_and_digest
 
 
-def test_every_table_matches_the_recorded_run(prefect_harness, tmp_path):
+# Two workers: units are read and scored in the scoring pool's processes, pickled back and
+# stored while the next ones are scored; what is stored must be the same.
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "two-worker-processes"])
+def test_every_table_matches_the_recorded_run(prefect_harness, tmp_path, workers):
     expected = json.loads(GOLDEN.read_text())
-    actual = run_and_digest(tmp_path)
+    actual = run_and_digest(tmp_path, workers=workers)
     changed = {
         table: {"recorded": expected[table], "now": actual.get(table)}
         for table in expected
