@@ -22,7 +22,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from ..transforms.dedup import confirm_copies, fingerprints, likely_rows, signature_values
+from ..transforms.dedup import Fingerprint, confirm_copies, fingerprints, likely_rows, signature_values
 from ..transforms.normalize import canonical_url
 from ..transforms.records import Article, RawArticle, Reject
 from . import store
@@ -241,8 +241,12 @@ def _likely_copies(
 
 
 @task(cache_policy=NO_CACHE)
-def find_copies(con: duckdb.DuckDBPyConnection, articles: list[Article]) -> tuple[int, float]:
+def find_copies(
+    con: duckdb.DuckDBPyConnection, articles: list[Article], found: list[Fingerprint] | None = None
+) -> tuple[int, float]:
     """Compare new and changed articles with every stored one; store the near-duplicate pairs.
+
+    ``found``: the articles' fingerprints, when the unit's worker computed them already.
 
     Runs on the caller's connection, inside its transaction when it has one (the flow writes a
     unit's articles, copies and files read in one). Identical texts are linked by their content
@@ -250,7 +254,8 @@ def find_copies(con: duckdb.DuckDBPyConnection, articles: list[Article]) -> tupl
     their shingles here.
     """
     started = time.perf_counter()
-    found = fingerprints([a.text for a in articles])
+    if found is None:
+        found = fingerprints([a.text for a in articles])
     signatures = {a.article_id: f.signature for a, f in zip(articles, found, strict=True)}
     bands = {a.article_id: f.bands for a, f in zip(articles, found, strict=True)}
     texts = {a.article_id: a.text for a in articles}

@@ -211,7 +211,7 @@ def write_unit(
         # without its bands and copies reads as unchanged now.
         if result.articles:
             task_runs += 1
-            _, copies_seconds = find_copies(con, quote(result.articles))
+            _, copies_seconds = find_copies(con, quote(result.articles), quote(result.fingerprints))
         store.record_files_read(con, run_id, result.files, result.rejects)
     # The store stage is the time the flow spent storing the unit (waiting for the unit
     # before to be closed, opening, writing, committing) but finding copies, counted with

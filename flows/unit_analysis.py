@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..transforms.analyze import BatchRows, ScoringContext, analyze_articles
+from ..transforms.dedup import Fingerprint, fingerprints
 from ..transforms.language import detect_language
 from ..transforms.normalize import canonical_url, normalize_article
 from ..transforms.records import Article, RawArticle, Reject
@@ -35,6 +36,9 @@ class UnitResult:
     pages: list[tuple[str, PendingPage]] = field(default_factory=list)  # (source location, page)
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (canonical url, article_id)
     files: list[SourceFileState] = field(default_factory=list)
+    # The articles' MinHash signatures and band keys, in their order: the near-duplicate
+    # search's pure part, done here so that a pool's workers share it, not the storing process.
+    fingerprints: list[Fingerprint] = field(default_factory=list)
     timings: Counter = field(default_factory=Counter)
 
 
@@ -104,6 +108,7 @@ def analyze_unit_with(
         articles[article.article_id] = article
         result.aliases += [(url, article.article_id) for url in map(canonical_url, item.link_urls) if url]
     result.articles = list(articles.values())
+    result.fingerprints = fingerprints([a.text for a in result.articles])
     last = time.perf_counter()
     result.timings["normalize"] += last - read
 
