@@ -13,6 +13,9 @@ process, which does, could copy a lock some thread holds mid-use.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from multiprocessing.context import BaseContext
@@ -26,6 +29,8 @@ from .units import SourceFile
 
 # Imported once by the fork server; what a worker needs beyond them it imports itself.
 _PRELOADED = ["tonewatch.flows.unit_analysis"]
+# How often a worker checks that the flow's process still runs.
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 def _worker_start_method() -> BaseContext:
@@ -36,16 +41,38 @@ def _worker_start_method() -> BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows has no fork server
 
 
+def _start_worker(flow_pid: int, actors_files: tuple[Path, ...], lexicon_file: Path | None) -> None:
+    if os.name == "posix":  # on Windows os.kill(pid, 0) would terminate the process
+        threading.Thread(
+            target=_exit_when_orphaned, args=(flow_pid,), name="tonewatch-orphan-watch", daemon=True
+        ).start()
+    scoring_context(actors_files, lexicon_file)
+
+
+def _exit_when_orphaned(flow_pid: int) -> None:
+    """End this worker once the flow's process is gone (killed, say, by a deployment's time
+    limit): a pool's workers wait on its queue, and keep the fork server alive, forever."""
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        try:
+            os.kill(flow_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - the pid is another user's: ours is gone
+            os._exit(1)
+
+
 class ScoringPool:
     """``workers`` processes that read, normalize and score units, each with the scoring
-    context for ``actors_files`` and ``lexicon_file`` built as it starts."""
+    context for ``actors_files`` and ``lexicon_file`` built as it starts, and each ending by
+    itself if the flow's process dies."""
 
     def __init__(self, workers: int, actors_files: tuple[Path, ...], lexicon_file: Path | None) -> None:
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=_worker_start_method(),
-            initializer=scoring_context,
-            initargs=(actors_files, lexicon_file),
+            initializer=_start_worker,
+            initargs=(os.getpid(), actors_files, lexicon_file),
         )
         self._actors_files = actors_files
         self._lexicon_file = lexicon_file

@@ -6,11 +6,16 @@ own process, watched from /proc for the Prefect servers it and its workers start
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from tonewatch.flows.settings import SAMPLE_CORPUS
 
@@ -97,3 +102,74 @@ def test_worker_processes_use_the_runs_temporary_server(tmp_path: Path) -> None:
     assert seen["articles"] == len(lines)
     # The run's own temporary server, and none started by either worker.
     assert seen["servers"] == 1, result.stdout
+
+
+def _descendants(pid: int) -> dict[int, bytes]:
+    """The processes below ``pid``, by pid, with their command lines."""
+    parent_of, cmdlines = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent_of[int(entry)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                cmdlines[int(entry)] = cmdline.read()
+        except (OSError, IndexError, ValueError):
+            continue
+    found = {}
+    for child in parent_of:
+        ancestor = parent_of[child]
+        while ancestor > 1 and ancestor != pid:
+            ancestor = parent_of.get(ancestor, 0)
+        if ancestor == pid:
+            found[child] = cmdlines.get(child, b"")
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+def test_scoring_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
+    # A deployment's time limit or the OOM killer ends a run with SIGKILL, mid-scoring.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from corpus import generate_corpus
+
+    corpus = generate_corpus(tmp_path / "corpus", 3_000, seed=3)  # six units of 500
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tonewatch.flows", "run", str(corpus), "--db", str(tmp_path / "s.duckdb")]
+        + ["--report", str(tmp_path / "r.html"), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        pool: dict[int, bytes] = {}
+        while time.monotonic() < deadline and run.poll() is None:
+            below = _descendants(run.pid)
+            pool = {pid: cmd for pid, cmd in below.items() if b"multiprocessing.forkserver" in cmd}
+            if len(pool) >= 3:  # the fork server and both workers
+                break
+            time.sleep(0.05)
+        assert len(pool) >= 3, "the run ended before its scoring pool started"
+        servers = [pid for pid, cmd in _descendants(run.pid).items() if b"uvicorn" in cmd]
+        run.kill()
+        run.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(map(_running, pool)):
+            time.sleep(0.1)
+        assert not [pid for pid in pool if _running(pid)], "scoring processes outlived the killed run"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        # Prefect's temporary server of a SIGKILLed run is left behind by Prefect itself.
+        for pid in servers if "servers" in locals() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
