@@ -17,6 +17,7 @@ EXPECTED = {
     "ratio_vs_vader",
     "rerun_fraction",
     "peak_rss_mb",
+    "peak_tree_rss_mb",
     *(
         f"stage_{s}_seconds"
         for s in (
@@ -60,3 +61,6 @@ def test_benchmark_prints_every_figure_and_reruns_without_scoring(tmp_path):
     assert figures["sentences"] > 60
     assert figures["rerun_sentences_scored"] == 0
     assert 0 < figures["ratio_vs_vader"] < 1.5
+    if Path("/proc/self/status").exists():
+        # The whole tree, Prefect's server included, holds more than this process alone.
+        assert figures["peak_tree_rss_mb"] > figures["peak_rss_mb"] * 0.5
