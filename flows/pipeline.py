@@ -84,18 +84,8 @@ class RunSummary:
         return text
 
 
-@task(cache_policy=NO_CACHE)
-def analyze_unit(
-    files: tuple[SourceFile, ...],
-    raw_articles: list[RawArticle],
-    config: IngestConfig,
-    fetch_pages: bool,
-    actors_files: tuple[Path, ...],
-    lexicon_file: Path | None,
-    fetched_at: datetime,
-) -> UnitResult:
-    """Read a unit's files (or take articles already fetched), normalize and score them."""
-    return analyze_unit_here(files, raw_articles, config, fetch_pages, actors_files, lexicon_file, fetched_at)
+# A unit read, normalized and scored as a task run: in this process, or on a Dask worker.
+analyze_unit = task(name="analyze_unit", cache_policy=NO_CACHE)(analyze_unit_here)
 
 
 @task(name="analyze_unit", cache_policy=NO_CACHE)
