@@ -320,15 +320,17 @@ def pipeline_flow(
     runner = task_runner_for(workers=worker_count, dask_address=dask_address)
     pending_pages: list[tuple[str, PendingPage]] = []
 
+    # The scoring configuration, which a pool's workers are given once, as they start.
+    scoring_files = {"actors_files": actors, "lexicon_file": lexicon}
+
     def parameters(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> dict[str, Any]:
+        """A unit's own parameters: all of ``analyze_unit``'s but ``scoring_files``."""
         return {
             "files": unit[0],
             # prefect-dask walks the parameters itself and turns a quote into a plain tuple.
             "raw_articles": unit[1] if dask_address else quote(unit[1]),
             "config": config,
             "fetch_pages": fetch_pages,
-            "actors_files": actors,
-            "lexicon_file": lexicon,
             "fetched_at": fetched_at,
         }
 
@@ -347,9 +349,8 @@ def pipeline_flow(
 
     def submit(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> Any:
         if pool is None:
-            return runner.submit(analyze_unit, parameters=parameters(unit))
-        in_pool = {k: v for k, v in parameters(unit).items() if k not in ("actors_files", "lexicon_file")}
-        return runner.submit(analyze_unit_in_pool, parameters={"pool": quote(pool), **in_pool})
+            return runner.submit(analyze_unit, parameters={**parameters(unit), **scoring_files})
+        return runner.submit(analyze_unit_in_pool, parameters={"pool": quote(pool), **parameters(unit)})
 
     with BackgroundCloser(db) as closer:
         with pool if pool is not None else nullcontext(), runner if runner is not None else nullcontext():
@@ -357,7 +358,7 @@ def pipeline_flow(
             for unit in units:
                 summary.task_runs += 1
                 if runner is None:
-                    store_result(analyze_unit(**parameters(unit)), closer)
+                    store_result(analyze_unit(**parameters(unit), **scoring_files), closer)
                     continue
                 in_flight.append(submit(unit))
                 if len(in_flight) > worker_count:
@@ -373,7 +374,7 @@ def pipeline_flow(
             summary.counts.update(fetched.counts)
             rejects.extend(fetched.rejects)
             ingested.fetches.extend(fetched.fetches)
-            store_result(analyze_unit(**parameters(((), fetched.articles))), closer)
+            store_result(analyze_unit(**parameters(((), fetched.articles)), **scoring_files), closer)
 
     summary.counts["rejects"] = len(rejects) + len(unit_rejects)
     summary.reject_reasons.update(r.reason for r in [*rejects, *unit_rejects])

@@ -56,9 +56,7 @@ def _exit_when_orphaned(flow_pid: int) -> None:
         time.sleep(ORPHAN_CHECK_SECONDS)
         try:
             os.kill(flow_pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:  # pragma: no cover - the pid is another user's: ours is gone
+        except (ProcessLookupError, PermissionError):  # a PermissionError: the pid is reused
             os._exit(1)
 
 
