@@ -148,6 +148,7 @@ def test_scoring_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    servers: list[int] = []
     try:
         deadline = time.monotonic() + 120
         pool: dict[int, bytes] = {}
@@ -170,6 +171,6 @@ def test_scoring_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
             run.kill()
             run.wait()
         # Prefect's temporary server of a SIGKILLed run is left behind by Prefect itself.
-        for pid in servers if "servers" in locals() else []:
+        for pid in servers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
