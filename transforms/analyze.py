@@ -5,8 +5,11 @@ Pure: no I/O. The caller may pass ``on_stage`` to time the stages; it is only ca
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from .actors import ActorMatcher
 from .attribute import attribute_article
@@ -16,6 +19,71 @@ from .score import ToneScorer
 from .split import paragraph_starts, split_sentences
 
 SCORED_LANGUAGES = frozenset({"en"})
+# Bytes of remembered rows the copy memo holds per process (about 3 kB an article, so some
+# 20,000 articles): wire copies arrive within hours or days of their original, not a corpus
+# apart. It is cleared when full, never evicted one by one, to keep the lookup a plain dict
+# and memory flat as a corpus grows.
+COPY_MEMO_BYTES = 64 * 2**20
+
+
+@dataclass
+class ArticleRows:
+    """One article's sentence, mention and edge rows, as built for the store."""
+
+    sentences: list[tuple]
+    mentions: list[tuple]
+    edges: list[tuple]
+
+
+def copy_key(article: Article) -> tuple[bytes, date]:
+    """What an article's rows depend on besides its id and time: its text, and the day that
+    actors are matched on (titles and roles change hands)."""
+    return hashlib.blake2b(article.text.encode(), digest_size=16).digest(), article.published_at.date()
+
+
+class CopyMemo:
+    """The rows of articles already analysed, by ``copy_key``: an exact syndicated copy (the
+    same text under another outlet and URL) takes its original's rows under its own id and
+    time instead of being split, matched, attributed and scored again.
+
+    Rows are kept marshalled without what ``get`` puts back (the id, the time, the sentence
+    texts, the scorer version): a fifth of their size as Python tuples.
+    """
+
+    def __init__(self, max_bytes: int = COPY_MEMO_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._blobs: dict[tuple[bytes, date], bytes] = {}
+        self.bytes_held = 0
+
+    def get(self, key: tuple[bytes, date], article: Article, scorer_version: str) -> ArticleRows | None:
+        """The remembered rows of ``key`` as ``article``'s own, or None."""
+        blob = self._blobs.get(key)
+        if blob is None:
+            return None
+        sentences, mentions, edges = marshal.loads(blob)
+        article_id, text, published_at = article.article_id, article.text, article.published_at
+        return ArticleRows(
+            [
+                (article_id, index, start, end, text[start:end], speaker, method, compound, scorer_version)
+                for index, start, end, speaker, method, compound in sentences
+            ],
+            [(article_id, *mention, scorer_version) for mention in mentions],
+            [(article_id, edge[0], published_at, *edge[1:], scorer_version) for edge in edges],
+        )
+
+    def put(self, key: tuple[bytes, date], rows: ArticleRows) -> None:
+        blob = marshal.dumps(
+            (
+                [(r[1], r[2], r[3], r[5], r[6], r[7]) for r in rows.sentences],
+                [r[1:8] for r in rows.mentions],
+                [(r[1], *r[3:9]) for r in rows.edges],
+            )
+        )
+        if self.bytes_held + len(blob) > self.max_bytes:
+            self._blobs.clear()
+            self.bytes_held = 0
+        self._blobs[key] = blob
+        self.bytes_held += len(blob)
 
 
 @dataclass(frozen=True)
@@ -26,6 +94,7 @@ class ScoringContext:
     matcher: ActorMatcher
     scorer: ToneScorer
     scorer_version: str
+    copies: CopyMemo = field(default_factory=CopyMemo, compare=False)
 
 
 @dataclass
@@ -84,34 +153,66 @@ def analyze_articles(
     *,
     on_stage: Callable[[str], None] = _noop,
 ) -> BatchRows:
-    """Split, match, attribute and score ``articles``; returns the rows to store."""
+    """Split, match, attribute and score ``articles``; returns the rows to store.
+
+    An article whose text and day match one analysed before in this process (or earlier in
+    ``articles``) reuses its rows: the result is the same, without the work.
+    """
     scored = [a for a in articles if a.language in SCORED_LANGUAGES]
+    keys = [copy_key(a) for a in scored]
+    first_of_key: dict[tuple[bytes, date], int] = {}  # key: index in ``scored``
+    rows_of: dict[int, ArticleRows] = {}  # index in ``scored``: rows, for the first of each key
+    for index, (article, key) in enumerate(zip(scored, keys, strict=True)):
+        if key not in first_of_key:
+            first_of_key[key] = index
+            remembered = context.copies.get(key, article, context.scorer_version)
+            if remembered is not None:
+                rows_of[index] = remembered
+    fresh_indexes = [index for index in first_of_key.values() if index not in rows_of]
+    fresh = [scored[index] for index in fresh_indexes]
     on_stage("normalize")
-    sentences = [split_sentences(a.text) for a in scored]
+    sentences = [split_sentences(a.text) for a in fresh]
     on_stage("split")
     mentions = [
         [context.matcher.find_mentions(s.text, as_of=a.published_at.date()) for s in article_sentences]
-        for a, article_sentences in zip(scored, sentences, strict=True)
+        for a, article_sentences in zip(fresh, sentences, strict=True)
     ]
     on_stage("actors")
     attributions = [
         attribute_article(ss, ms, context.registry, paragraph_starts=paragraph_starts(a.text))
-        for a, ss, ms in zip(scored, sentences, mentions, strict=True)
+        for a, ss, ms in zip(fresh, sentences, mentions, strict=True)
     ]
     on_stage("attribution")
+    for index, ss, ms, ats in zip(fresh_indexes, sentences, mentions, attributions, strict=True):
+        rows = rows_of[index] = ArticleRows([], [], [])
+        _score_article(scored[index], ss, ms, ats, context, rows.sentences, rows.mentions, rows.edges)
+        context.copies.put(keys[index], rows)
     sentence_rows: list[tuple] = []
     mention_rows: list[tuple] = []
     edge_rows: list[tuple] = []
-    for article, ss, ms, ats in zip(scored, sentences, mentions, attributions, strict=True):
-        _score_article(article, ss, ms, ats, context, sentence_rows, mention_rows, edge_rows)
-    rows = BatchRows(
+    for index, (article, key) in enumerate(zip(scored, keys, strict=True)):
+        rows = rows_of.get(index) or _rows_for_copy(rows_of[first_of_key[key]], article)
+        sentence_rows += rows.sentences
+        mention_rows += rows.mentions
+        edge_rows += rows.edges
+    batch = BatchRows(
         sentences=_columns(SENTENCE_COLUMNS, sentence_rows),
         mentions=_columns(MENTION_COLUMNS, mention_rows),
         edges=_columns(EDGE_COLUMNS, edge_rows),
         articles_scored=[a.article_id for a in scored],
     )
     on_stage("score")
-    return rows
+    return batch
+
+
+def _rows_for_copy(original: ArticleRows, copy: Article) -> ArticleRows:
+    """``original``'s rows (of the same text) under ``copy``'s article id and time."""
+    article_id, published_at = copy.article_id, copy.published_at
+    return ArticleRows(
+        [(article_id, *row[1:]) for row in original.sentences],
+        [(article_id, *row[1:]) for row in original.mentions],
+        [(article_id, row[1], published_at, *row[3:]) for row in original.edges],
+    )
 
 
 def _columns(names: Sequence[str], rows: list[tuple]) -> dict[str, list]:
