@@ -518,10 +518,31 @@ def _any_stored(con: duckdb.DuckDBPyConnection, batch: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class RowFrames:
+    """A unit's sentence, mention and edge rows as Polars frames, ready for ``write_batch``.
+
+    Built where the unit is analysed: a scoring pool's worker then sends them to the storing
+    process as Arrow buffers (a frame pickles as its IPC bytes), and that process neither
+    unpickles a Python object per value nor converts the rows itself.
+    """
+
+    sentences: pl.DataFrame
+    mentions: pl.DataFrame
+    edges: pl.DataFrame
+
+
+def row_frames(rows: BatchRows | RowFrames) -> RowFrames:
+    """``rows`` as frames (as they are, when they are frames already)."""
+    if isinstance(rows, RowFrames):
+        return rows
+    return RowFrames(pl.DataFrame(rows.sentences), pl.DataFrame(rows.mentions), pl.DataFrame(rows.edges))
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     articles: Sequence[Article],
-    rows: BatchRows,
+    rows: BatchRows | RowFrames,
     *,
     scorer_version: str,
     only: set[str] | None = None,
@@ -531,20 +552,21 @@ def write_batch(
     With ``only``, rows of other articles in ``rows`` are left out. Returns the rows written.
     """
     now = datetime.now(UTC)
-    row_frames = {
-        "sentence_batch": pl.DataFrame(rows.sentences),
-        "mention_batch": pl.DataFrame(rows.mentions),
-        "edge_batch": pl.DataFrame(rows.edges),
+    framed = row_frames(rows)
+    batches = {
+        "sentence_batch": framed.sentences,
+        "mention_batch": framed.mentions,
+        "edge_batch": framed.edges,
     }
     if only is not None:
         wanted = pl.Series(sorted(only), dtype=pl.Utf8)
-        row_frames = {
+        batches = {
             name: frame.filter(pl.col("article_id").is_in(wanted.implode())) if frame.height else frame
-            for name, frame in row_frames.items()
+            for name, frame in batches.items()
         }
     frames = {
         "article_batch": _articles_frame(articles).to_arrow(),
-        **{name: frame.to_arrow() for name, frame in row_frames.items()},
+        **{name: frame.to_arrow() for name, frame in batches.items()},
     }
     for name, table in frames.items():
         con.register(name, table)
@@ -576,17 +598,17 @@ def write_batch(
                 """,
                 [scorer_version, now, now],
             )
-            if row_frames["sentence_batch"].height:
+            if batches["sentence_batch"].height:
                 con.execute(
                     'insert into sentences select article_id, sentence_idx, start, "end", text,'
                     " speaker_actor, attribution, compound, scorer_version from sentence_batch"
                 )
-            if row_frames["mention_batch"].height:
+            if batches["mention_batch"].height:
                 con.execute(
                     "insert into mentions select article_id, sentence_idx, mention_idx, actor_id, start,"
                     ' "end", surface, target_score, scorer_version from mention_batch'
                 )
-            if row_frames["edge_batch"].height:
+            if batches["edge_batch"].height:
                 con.execute(
                     "insert into edges select article_id, sentence_idx, published_at, source_actor,"
                     " source_bloc, target_actor, target_bloc, score, method, scorer_version"
@@ -596,9 +618,9 @@ def write_batch(
         for name in frames:
             con.unregister(name)
     return {
-        "sentences_scored": row_frames["sentence_batch"].height,
-        "mentions_found": row_frames["mention_batch"].height,
-        "edges_found": row_frames["edge_batch"].height,
+        "sentences_scored": batches["sentence_batch"].height,
+        "mentions_found": batches["mention_batch"].height,
+        "edges_found": batches["edge_batch"].height,
     }
 
 

@@ -22,7 +22,7 @@ from .gc_pause import collector_paused
 from .ingest_config import IngestConfig
 from .sources import PendingPage, finish_article
 from .sources.files import read_file
-from .store import SourceFileState
+from .store import RowFrames, SourceFileState, row_frames
 from .units import SourceFile
 
 
@@ -31,7 +31,8 @@ class UnitResult:
     """One unit read, normalized and scored: what the flow stores."""
 
     articles: list[Article] = field(default_factory=list)
-    rows: BatchRows = field(default_factory=BatchRows)
+    # Frames once analysed (see ``RowFrames``: built here, in the worker).
+    rows: BatchRows | RowFrames = field(default_factory=BatchRows)
     rejects: list[Reject] = field(default_factory=list)
     pages: list[tuple[str, PendingPage]] = field(default_factory=list)  # (source location, page)
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (canonical url, article_id)
@@ -119,5 +120,7 @@ def analyze_unit_with(
             result.timings[stage] += now - last
         last = now
 
-    result.rows = analyze_articles(result.articles, context, on_stage=on_stage)
+    rows = analyze_articles(result.articles, context, on_stage=on_stage)
+    result.rows = row_frames(rows)
+    on_stage("store")  # the rows made ready for the store
     return result
