@@ -41,13 +41,40 @@ def copy_key(article: Article) -> tuple[bytes, date]:
     return hashlib.blake2b(article.text.encode(), digest_size=16).digest(), article.published_at.date()
 
 
-class CopyMemo:
-    """The rows of articles already analysed, by ``copy_key``: an exact syndicated copy (the
-    same text under another outlet and URL) takes its original's rows under its own id and
-    time instead of being split, matched, attributed and scored again.
+# An article's rows without what differs between copies or is read back from the text:
+# (sentence_idx, start, end, speaker, method, compound) per sentence, a mention row's
+# fields from sentence_idx to target_score, an edge row's without id, time and version.
+CompactRows = tuple[list[tuple], list[tuple], list[tuple]]
 
-    Rows are kept marshalled without what ``get`` puts back (the id, the time, the sentence
-    texts, the scorer version): a fifth of their size as Python tuples.
+
+def compact_rows(rows: ArticleRows) -> CompactRows:
+    return (
+        [(r[1], r[2], r[3], r[5], r[6], r[7]) for r in rows.sentences],
+        [r[1:8] for r in rows.mentions],
+        [(r[1], *r[3:9]) for r in rows.edges],
+    )
+
+
+def rows_for(compact: CompactRows, article: Article, scorer_version: str) -> ArticleRows:
+    """``compact`` rows (of a text equal to ``article``'s) as ``article``'s own."""
+    sentences, mentions, edges = compact
+    article_id, text, published_at = article.article_id, article.text, article.published_at
+    return ArticleRows(
+        [
+            (article_id, index, start, end, text[start:end], speaker, method, compound, scorer_version)
+            for index, start, end, speaker, method, compound in sentences
+        ],
+        [(article_id, *mention, scorer_version) for mention in mentions],
+        [(article_id, edge[0], published_at, *edge[1:], scorer_version) for edge in edges],
+    )
+
+
+class CopyMemo:
+    """The compact rows of articles already analysed, by ``copy_key``: an exact syndicated
+    copy (the same text under another outlet and URL) takes its original's rows under its
+    own id and time instead of being split, matched, attributed and scored again.
+
+    Kept marshalled: a fifth of the size of the rows as Python tuples.
     """
 
     def __init__(self, max_bytes: int = COPY_MEMO_BYTES) -> None:
@@ -55,30 +82,12 @@ class CopyMemo:
         self._blobs: dict[tuple[bytes, date], bytes] = {}
         self.bytes_held = 0
 
-    def get(self, key: tuple[bytes, date], article: Article, scorer_version: str) -> ArticleRows | None:
-        """The remembered rows of ``key`` as ``article``'s own, or None."""
+    def get(self, key: tuple[bytes, date]) -> CompactRows | None:
         blob = self._blobs.get(key)
-        if blob is None:
-            return None
-        sentences, mentions, edges = marshal.loads(blob)
-        article_id, text, published_at = article.article_id, article.text, article.published_at
-        return ArticleRows(
-            [
-                (article_id, index, start, end, text[start:end], speaker, method, compound, scorer_version)
-                for index, start, end, speaker, method, compound in sentences
-            ],
-            [(article_id, *mention, scorer_version) for mention in mentions],
-            [(article_id, edge[0], published_at, *edge[1:], scorer_version) for edge in edges],
-        )
+        return None if blob is None else marshal.loads(blob)
 
-    def put(self, key: tuple[bytes, date], rows: ArticleRows) -> None:
-        blob = marshal.dumps(
-            (
-                [(r[1], r[2], r[3], r[5], r[6], r[7]) for r in rows.sentences],
-                [r[1:8] for r in rows.mentions],
-                [(r[1], *r[3:9]) for r in rows.edges],
-            )
-        )
+    def put(self, key: tuple[bytes, date], compact: CompactRows) -> None:
+        blob = marshal.dumps(compact)
         if self.bytes_held + len(blob) > self.max_bytes:
             self._blobs.clear()
             self.bytes_held = 0
@@ -160,15 +169,17 @@ def analyze_articles(
     """
     scored = [a for a in articles if a.language in SCORED_LANGUAGES]
     keys = [copy_key(a) for a in scored]
-    first_of_key: dict[tuple[bytes, date], int] = {}  # key: index in ``scored``
-    rows_of: dict[int, ArticleRows] = {}  # index in ``scored``: rows, for the first of each key
-    for index, (article, key) in enumerate(zip(scored, keys, strict=True)):
-        if key not in first_of_key:
-            first_of_key[key] = index
-            remembered = context.copies.get(key, article, context.scorer_version)
-            if remembered is not None:
-                rows_of[index] = remembered
-    fresh_indexes = [index for index in first_of_key.values() if index not in rows_of]
+    compact_of: dict[tuple[bytes, date], CompactRows] = {}  # remembered, or made below
+    fresh_indexes: list[int] = []  # in ``scored``: the first article of each key not remembered
+    seen: set[tuple[bytes, date]] = set()
+    for index, key in enumerate(keys):
+        if key not in seen:
+            seen.add(key)
+            remembered = context.copies.get(key)
+            if remembered is None:
+                fresh_indexes.append(index)
+            else:
+                compact_of[key] = remembered
     fresh = [scored[index] for index in fresh_indexes]
     on_stage("normalize")
     sentences = [split_sentences(a.text) for a in fresh]
@@ -183,15 +194,17 @@ def analyze_articles(
         for a, ss, ms in zip(fresh, sentences, mentions, strict=True)
     ]
     on_stage("attribution")
+    own_rows: dict[int, ArticleRows] = {}
     for index, ss, ms, ats in zip(fresh_indexes, sentences, mentions, attributions, strict=True):
-        rows = rows_of[index] = ArticleRows([], [], [])
+        rows = own_rows[index] = ArticleRows([], [], [])
         _score_article(scored[index], ss, ms, ats, context, rows.sentences, rows.mentions, rows.edges)
-        context.copies.put(keys[index], rows)
+        compact_of[keys[index]] = compact_rows(rows)
+        context.copies.put(keys[index], compact_of[keys[index]])
     sentence_rows: list[tuple] = []
     mention_rows: list[tuple] = []
     edge_rows: list[tuple] = []
     for index, (article, key) in enumerate(zip(scored, keys, strict=True)):
-        rows = rows_of.get(index) or _rows_for_copy(rows_of[first_of_key[key]], article)
+        rows = own_rows.get(index) or rows_for(compact_of[key], article, context.scorer_version)
         sentence_rows += rows.sentences
         mention_rows += rows.mentions
         edge_rows += rows.edges
@@ -203,16 +216,6 @@ def analyze_articles(
     )
     on_stage("score")
     return batch
-
-
-def _rows_for_copy(original: ArticleRows, copy: Article) -> ArticleRows:
-    """``original``'s rows (of the same text) under ``copy``'s article id and time."""
-    article_id, published_at = copy.article_id, copy.published_at
-    return ArticleRows(
-        [(article_id, *row[1:]) for row in original.sentences],
-        [(article_id, *row[1:]) for row in original.mentions],
-        [(article_id, row[1], published_at, *row[3:]) for row in original.edges],
-    )
 
 
 def _columns(names: Sequence[str], rows: list[tuple]) -> dict[str, list]:
