@@ -13,6 +13,7 @@ start-up; that start-up is printed as ``prefect_startup_seconds``.
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import json
 import os
 import resource
@@ -79,6 +80,18 @@ def _tree_rss_kb(root: int) -> int:
             ancestor = parent_of.get(ancestor, 0)
         total += kb if ancestor == root else 0
     return total
+
+
+def _compiled_modules() -> int:
+    """How many of this process's tonewatch.transforms modules are compiled (see setup.py)."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return sum(
+        1
+        for name, module in list(sys.modules.items())
+        if name.startswith("tonewatch.transforms.")
+        and not name.endswith("__mypyc")
+        and (getattr(module, "__file__", None) or "").endswith(suffixes)
+    )
 
 
 def _run(sources: list[Path], db_path: Path, report_path: Path, workers: int):
@@ -162,6 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         articles=first.totals.get("articles", 0),
         sentences=sentences,
         workers=args.workers,
+        compiled_modules=_compiled_modules(),
         end_to_end_seconds=round(first_seconds, 2),
         end_to_end_sentences_per_s=round(sentences / first_seconds, 1),
         raw_vader_sentences_per_s=round(sentences / vader_seconds, 1),

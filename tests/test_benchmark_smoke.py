@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tonewatch.transforms import score
+
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED = {
     "articles",
@@ -18,6 +20,7 @@ EXPECTED = {
     "rerun_fraction",
     "peak_rss_mb",
     "peak_tree_rss_mb",
+    "compiled_modules",
     *(
         f"stage_{s}_seconds"
         for s in (
@@ -61,6 +64,9 @@ def test_benchmark_prints_every_figure_and_reruns_without_scoring(tmp_path):
     assert figures["sentences"] > 60
     assert figures["rerun_sentences_scored"] == 0
     assert 0 < figures["ratio_vs_vader"] < 1.5
+    # Each run says whether it measured the compiled modules or the sources.
+    compiled = Path(score.__file__).suffix == ".so"
+    assert (figures["compiled_modules"] > 0) == compiled
     if Path("/proc/self/status").exists():
         # The whole tree, Prefect's server included, holds more than this process alone.
         assert figures["peak_tree_rss_mb"] > figures["peak_rss_mb"] * 0.5

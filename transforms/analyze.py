@@ -278,6 +278,9 @@ def _score_article(
                 and any(b <= mention.start < e for b, e in attribution.content)
             ):
                 tones.setdefault(mention.actor_id, []).append(tone)
+        if not tones or speaker is None:  # only a speaker's own words have targets
+            continue
+        speaker_bloc = registry.bloc_of(speaker)
         for target, target_tones in tones.items():
             edge_rows.append(
                 (
@@ -285,7 +288,7 @@ def _score_article(
                     sentence_idx,
                     article.published_at,
                     speaker,
-                    registry.bloc_of(speaker),
+                    speaker_bloc,
                     target,
                     registry.bloc_of(target),
                     round(sum(target_tones) / len(target_tones), 4),

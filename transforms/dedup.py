@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from .records import Record
+
 SHINGLE_WORDS = 5
 NEAR_DUPLICATE_JACCARD = 0.5
 NUM_PERM = 128
@@ -201,7 +203,7 @@ def band_keys(shingle_set: frozenset[int], *, minhash: bytes | None = None) -> l
 
 
 @dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(Record):
     """A text's MinHash signature and LSH band keys (b"" and [] for a text too short to compare)."""
 
     signature: bytes
@@ -213,8 +215,10 @@ def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
     all texts at once: the same values, without building a shingle set per text."""
     hashes = [shingle_hashes(text) for text in texts]
     comparable = [i for i, h in enumerate(hashes) if _has_enough_shingles(h)]
-    minhashes = _minhashes([hashes[i] for i in comparable]) if comparable else None
     found = [Fingerprint(b"", [])] * len(texts)
+    if not comparable:
+        return found
+    minhashes = _minhashes([hashes[i] for i in comparable])
     for row, i in enumerate(comparable):
         values = minhashes[row]
         found[i] = Fingerprint(values.tobytes(), _band_keys_of(values))

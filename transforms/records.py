@@ -5,12 +5,27 @@ Pure: no I/O. Offsets index the article's normalized text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
+
+
+class Record:
+    """The base of frozen records: pickled as their class and field values.
+
+    Compiled (see setup.py), a frozen dataclass refuses the attribute writes that pickle's
+    default state restore makes; rebuilding through ``__init__`` works compiled or not, and
+    the scoring pool's workers send their articles, rejects and fingerprints this way.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
-class RawArticle:
+class RawArticle(Record):
     """An article as a source reader found it, before normalization."""
 
     source: str
@@ -31,7 +46,7 @@ class RawArticle:
 
 
 @dataclass(frozen=True, slots=True)
-class Article:
+class Article(Record):
     """A normalized article with its stable identity and content hash."""
 
     article_id: str
@@ -53,7 +68,7 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
-class Reject:
+class Reject(Record):
     """An input that could not be used, with the reason; stored, never dropped silently."""
 
     source: str
@@ -62,7 +77,7 @@ class Reject:
 
 
 @dataclass(frozen=True, slots=True)
-class Sentence:
+class Sentence(Record):
     """One sentence of an article, with character offsets into the article text."""
 
     sentence_idx: int
@@ -72,7 +87,7 @@ class Sentence:
 
 
 @dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(Record):
     """An actor found in a sentence; offsets are relative to the sentence."""
 
     actor_id: str
@@ -82,7 +97,7 @@ class Mention:
 
 
 @dataclass(frozen=True, slots=True)
-class Attribution:
+class Attribution(Record):
     """Who a sentence's words belong to, and how we know."""
 
     speaker_actor: str | None
@@ -94,7 +109,7 @@ class Attribution:
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(Record):
     """A speaker's tone toward a target in one sentence: the unit of 'tone between'."""
 
     article_id: str

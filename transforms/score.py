@@ -18,7 +18,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, normalize
 from .attribute import SPEECH_ACTS, speech_verb_after_subject
 from .errors import LexiconError
 from .patterns import word_alternation, word_automaton
-from .records import Mention
+from .records import Mention, Record
 from .vader import Valences
 
 SCORER_RULES_VERSION = "3"
@@ -48,7 +48,7 @@ VALENCE_CACHE_SENTENCES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
-class Thresholds:
+class Thresholds(Record):
     """Scores below ``negative`` are negative, above ``positive`` positive, else neutral."""
 
     negative: float = -0.1
@@ -70,7 +70,7 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
-class Lexicon:
+class Lexicon(Record):
     """Words merged over VADER's lexicon, and the thresholds that label a score."""
 
     words: dict[str, float]
