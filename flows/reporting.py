@@ -196,20 +196,12 @@ def built_key(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def refresh_report(
-    db_path: Path, out_path: Path, *, since: datetime | None = None
-) -> tuple[Path, dict[str, float], bool]:
-    """``build_report``, unless the report at ``out_path`` was built from these very rows and
-    options by this code: then it is left as it is, dated copies too (an hourly run that finds
-    nothing new rewrites nothing). Returns the path, stage timings and whether it was kept."""
-    started = time.perf_counter()
-    options = ReportOptions(since=since)
+def stale_report_key(db_path: Path, out_path: Path, *, since: datetime | None = None) -> str | None:
+    """The ``report_key`` a report built now at ``out_path`` would carry, or None when the
+    report there carries it already: built from these very rows and options by this code."""
     with store.open_store(db_path, read_only=True) as con:
-        key = report_key(con, options)
-    if built_key(Path(out_path)) == key:
-        return Path(out_path), {"aggregate": time.perf_counter() - started, "report": 0.0}, True
-    path, timings = build_report(db_path, out_path, since=since, key=key)
-    return path, timings, False
+        key = report_key(con, ReportOptions(since=since))
+    return None if built_key(Path(out_path)) == key else key
 
 
 _WINDOW = re.compile(r"^(\d+)d$")
