@@ -28,7 +28,19 @@ _READ_LIMIT = 200
 T = TypeVar("T")
 
 
+def _wait_for_empty_queues(deadline: float) -> None:
+    """Let each worker take what is queued before it is stopped: one stopped with items still
+    queued sends them all the same, but logs a WARNING ("Still processing items"), as a run
+    that ends right after its last state change (no task run at its end) often did."""
+    for worker in (EventsWorker, APILogWorker):
+        for instance in tuple(getattr(worker, "_instances", {}).values()):
+            pending = getattr(instance, "_queue", None)
+            while pending is not None and pending.qsize() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+
 def _drain_workers() -> None:
+    _wait_for_empty_queues(time.monotonic() + RECORDING_WAIT_SECONDS)
     for worker in (EventsWorker, APILogWorker):
         result = worker.drain_all(timeout=RECORDING_WAIT_SECONDS)
         if inspect.isawaitable(result):  # pragma: no cover - only inside an event loop
