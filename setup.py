@@ -2,7 +2,7 @@
 
 The modules below are the per-sentence work of scoring (splitting, matching actors,
 attribution, VADER's pass, targets' tone, fingerprints). Compiled, a unit's analysis takes
-about a quarter less CPU, with outputs identical to the pure-Python modules (the golden
+about a fifth less CPU, with outputs identical to the pure-Python modules (the golden
 tables test). The .py files stay the source; nothing else changes.
 
 ``TONEWATCH_PURE_PYTHON=1`` installs without compiling; a failed compile (no C compiler)

@@ -278,7 +278,9 @@ def _score_article(
                 and any(b <= mention.start < e for b, e in attribution.content)
             ):
                 tones.setdefault(mention.actor_id, []).append(tone)
-        if not tones or speaker is None:  # only a speaker's own words have targets
+        # ``tones`` has entries only when the sentence has a speaker; testing for None too
+        # gives ``bloc_of`` a str, as the compiled module's types require.
+        if not tones or speaker is None:
             continue
         speaker_bloc = registry.bloc_of(speaker)
         for target, target_tones in tones.items():
