@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,11 +243,16 @@ def _likely_copies(
 
 @task(cache_policy=NO_CACHE)
 def find_copies(
-    con: duckdb.DuckDBPyConnection, articles: list[Article], found: list[Fingerprint] | None = None
+    con: duckdb.DuckDBPyConnection,
+    articles: list[Article],
+    found: list[Fingerprint] | None = None,
+    stored_before: Collection[str] | None = None,
 ) -> tuple[int, float]:
     """Compare new and changed articles with every stored one; store the near-duplicate pairs.
 
     ``found``: the articles' fingerprints, when the unit's worker computed them already.
+    ``stored_before``: which of the articles the store held before this unit, when the
+    caller knows (only theirs can have bands, signatures and copies to replace).
 
     Runs on the caller's connection, inside its transaction when it has one (the flow writes a
     unit's articles, copies and files read in one). Identical texts are linked by their content
@@ -261,13 +267,13 @@ def find_copies(
     texts = {a.article_id: a.text for a in articles}
     hashes = {a.article_id: a.content_hash for a in articles}
     with store.transaction(con):
-        store.replace_bands(con, bands)
-        store.replace_signatures(con, signatures)
+        store.replace_bands(con, bands, stored_before=stored_before)
+        store.replace_signatures(con, signatures, stored_before=stored_before)
         likely = _likely_copies(con, bands, signatures)
         others = sorted({other for _, other in likely} - texts.keys())
         for article_id, (text, content_hash) in store.read_texts(con, others).items():
             texts[article_id], hashes[article_id] = text, content_hash
         different = [(a, b) for a, b in likely if hashes.get(a) != hashes.get(b)]
         pairs = confirm_copies(different, texts)
-        store.replace_near_duplicates(con, list(bands), pairs)
+        store.replace_near_duplicates(con, list(bands), pairs, stored_before=stored_before)
     return len(pairs), time.perf_counter() - started

@@ -105,9 +105,10 @@ def analyze_unit_in_pool(
 @task(cache_policy=NO_CACHE)
 def store_unit(
     con: duckdb.DuckDBPyConnection, result: UnitResult, scorer_version: str
-) -> tuple[Counter, list[Article]]:
+) -> tuple[Counter, list[Article], frozenset[str]]:
     """Write a unit's new and changed articles with their rows, in one transaction (the
-    caller's, when it has one)."""
+    caller's, when it has one). Returns the counts, the articles written and the ids of the
+    unit's articles the store held before."""
     counts: Counter = Counter()
     stored = store.stored_states(con, [a.article_id for a in result.articles])
     written = []
@@ -130,7 +131,7 @@ def store_unit(
         only = None if len(written) == len(result.articles) else {a.article_id for a in written}
         kept = store.write_batch(con, written, result.rows, scorer_version=scorer_version, only=only)
         counts.update(kept)
-    return counts, written
+    return counts, written, frozenset(stored)
 
 
 class BackgroundCloser:
@@ -196,12 +197,14 @@ def write_unit(
     copies_seconds = 0.0
     closer.wait()
     with store.open_store(db_path, hand_over=closer.hand_over) as con, store.transaction(con):
-        counts, _ = store_unit(con, quote(result), scorer_version)
+        counts, _, stored_before = store_unit(con, quote(result), scorer_version)
         # Every article of the unit, not only those written: one stored by an older version
         # without its bands and copies reads as unchanged now.
         if result.articles:
             task_runs += 1
-            _, copies_seconds = find_copies(con, quote(result.articles), quote(result.fingerprints))
+            _, copies_seconds = find_copies(
+                con, quote(result.articles), quote(result.fingerprints), quote(stored_before)
+            )
         store.record_files_read(con, run_id, result.files, result.rejects)
     # The store stage is the time the flow spent storing the unit (waiting for the unit
     # before to be closed, opening, writing, committing) but finding copies, counted with

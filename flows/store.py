@@ -9,7 +9,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -737,23 +737,43 @@ def _bands_frame(bands: dict[str, list[int]]) -> pa.Table:
     )
 
 
-def replace_bands(con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]]) -> None:
-    """Store each article's LSH band keys, replacing any it had (its text may have changed)."""
+def _replaced_ids(article_ids: Sequence[str], stored_before: Collection[str] | None) -> list[str]:
+    """Those of ``article_ids`` that can have rows to replace: all, unless ``stored_before``
+    says which of them the store held before (a new article has no bands, signature or
+    copies yet). Each delete scans a whole table, a cost that grows with the store."""
+    if stored_before is None:
+        return list(article_ids)
+    return [a for a in article_ids if a in stored_before]
+
+
+def replace_bands(
+    con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]], *, stored_before: Collection[str] | None = None
+) -> None:
+    """Store each article's LSH band keys, replacing any it had (its text may have changed).
+
+    ``stored_before``: the articles the store held before (``_replaced_ids``), when known."""
     frame = _bands_frame(bands)
-    _register_ids(con, "band_ids", "article_id", list(bands))
+    replaced = _replaced_ids(list(bands), stored_before)
+    _register_ids(con, "band_ids", "article_id", replaced)
     con.register("band_batch", frame)
     try:
         with transaction(con):
-            con.execute("delete from article_bands where article_id in (select article_id from band_ids)")
+            if replaced:
+                con.execute("delete from article_bands where article_id in (select article_id from band_ids)")
             con.execute("insert into article_bands select article_id, bucket from band_batch")
     finally:
         con.unregister("band_batch")
         con.unregister("band_ids")
 
 
-def replace_signatures(con: duckdb.DuckDBPyConnection, signatures: dict[str, bytes]) -> None:
-    """Store each article's MinHash signature (articles too short to compare have none)."""
-    _register_ids(con, "signature_ids", "article_id", list(signatures))
+def replace_signatures(
+    con: duckdb.DuckDBPyConnection, signatures: dict[str, bytes], *, stored_before: Collection[str] | None = None
+) -> None:
+    """Store each article's MinHash signature (articles too short to compare have none).
+
+    ``stored_before`` as for ``replace_bands``."""
+    replaced = _replaced_ids(list(signatures), stored_before)
+    _register_ids(con, "signature_ids", "article_id", replaced)
     frame = pl.DataFrame(
         {
             "article_id": [a for a, sig in signatures.items() if sig],
@@ -764,9 +784,10 @@ def replace_signatures(con: duckdb.DuckDBPyConnection, signatures: dict[str, byt
     con.register("signature_batch", frame)
     try:
         with transaction(con):
-            con.execute(
-                "delete from article_signatures where article_id in (select article_id from signature_ids)"
-            )
+            if replaced:
+                con.execute(
+                    "delete from article_signatures where article_id in (select article_id from signature_ids)"
+                )
             con.execute("insert into article_signatures select article_id, signature from signature_batch")
     finally:
         con.unregister("signature_batch")
@@ -888,9 +909,16 @@ def read_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> di
 
 
 def replace_near_duplicates(
-    con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], pairs: Sequence[tuple[str, str, float]]
+    con: duckdb.DuckDBPyConnection,
+    article_ids: Sequence[str],
+    pairs: Sequence[tuple[str, str, float]],
+    *,
+    stored_before: Collection[str] | None = None,
 ) -> None:
-    """Replace every near-duplicate pair involving ``article_ids`` with ``pairs``."""
+    """Replace every near-duplicate pair involving ``article_ids`` with ``pairs``.
+
+    ``stored_before`` as for ``replace_bands``."""
+    replaced = _replaced_ids(article_ids, stored_before)
     frame = pl.DataFrame(
         {
             "article_id": [p[0] for p in pairs],
@@ -899,14 +927,15 @@ def replace_near_duplicates(
         },
         schema={"article_id": pl.Utf8, "other_id": pl.Utf8, "jaccard": pl.Float64},
     ).to_arrow()
-    _register_ids(con, "pair_ids", "article_id", article_ids)
+    _register_ids(con, "pair_ids", "article_id", replaced)
     con.register("pair_batch", frame)
     try:
         with transaction(con):
-            con.execute(
-                "delete from near_duplicates where article_id in (select article_id from pair_ids)"
-                " or other_id in (select article_id from pair_ids)"
-            )
+            if replaced:
+                con.execute(
+                    "delete from near_duplicates where article_id in (select article_id from pair_ids)"
+                    " or other_id in (select article_id from pair_ids)"
+                )
             con.execute("insert into near_duplicates select article_id, other_id, jaccard from pair_batch")
     finally:
         con.unregister("pair_batch")

@@ -182,6 +182,44 @@ def test_a_copy_stored_later_is_found_against_the_store_and_an_edit_unlinks_it(t
     assert _dup_of(db)[three.url] is None
 
 
+def _store_and_find_copies_as_the_flow_does(db: Path, articles) -> None:
+    """Write, then find copies told which articles the store held before (as ``write_unit``)."""
+    with store.open_store(db) as con:
+        stored_before = frozenset(store.stored_states(con, [a.article_id for a in articles]))
+        store.write_batch(con, articles, _no_rows(), scorer_version="v")
+        find_copies.fn(con, articles, stored_before=stored_before)
+        store.link_duplicates(con)
+
+
+def _copy_rows(db: Path, article_id: str) -> tuple[list[int], int, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        bands = [row[0] for row in con.execute(
+            "select bucket from article_bands where article_id = ? order by bucket", [article_id]
+        ).fetchall()]  # fmt: skip
+        signatures = con.execute(
+            "select count(*) from article_signatures where article_id = ?", [article_id]
+        ).fetchone()[0]
+        pairs = con.execute(
+            "select count(*) from near_duplicates where ? in (article_id, other_id)", [article_id]
+        ).fetchone()[0]
+    return bands, signatures, pairs
+
+
+def test_new_articles_skip_the_deletes_and_an_edited_one_still_loses_its_old_bands_and_pairs(tmp_path):
+    db = tmp_path / "t.duckdb"
+    one, three, two = _syndicated()
+    _store_and_find_copies_as_the_flow_does(db, [one, two])
+    _store_and_find_copies_as_the_flow_does(db, [three])
+    assert _dup_of(db)[three.url] == one.article_id
+    assert _copy_rows(db, three.article_id) == (sorted(band_keys(shingles(three.text))), 1, 2)
+    rewritten = replace(three, text=UNRELATED)
+    _store_and_find_copies_as_the_flow_does(db, [rewritten])
+    assert _dup_of(db)[three.url] is None
+    # Only the new text's keys, one signature, no pair left from the old text.
+    assert _copy_rows(db, three.article_id) == (sorted(band_keys(shingles(UNRELATED))), 1, 0)
+    assert _copy_rows(db, one.article_id)[2] == 1  # one and two are still copies
+
+
 def test_fetch_state_validators_and_known_urls(tmp_path):
     db = tmp_path / "t.duckdb"
     now = datetime.now(UTC)
