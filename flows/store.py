@@ -234,6 +234,15 @@ SCHEMA_VERSION = _MIGRATIONS[-1][0]
 # run's peak (1 GB allowed). With 256 MB the blocks are evicted and re-read from the file
 # instead (measured: no slower); batches are small, and what does not fit spills to disk.
 DUCKDB_MEMORY_LIMIT = "256MB"
+# Rows per row group the flow writes (DuckDB's default is 122,880). Each unit's close
+# checkpoints, and a checkpoint rewrites the row group that the unit appended to: with the
+# default, a table's whole tail since its last full row group, again at every unit (all
+# the articles' texts, until 122,880 articles). Measured on 20 units of the benchmark's
+# articles, sentences and mentions: 2.8-2.9 s of checkpoints with the default, 1.5 s at
+# 16,384, 1.2-1.4 s at 8,192, 1.0 s at 4,096; scans no slower, the file 15% smaller.
+WRITE_ROW_GROUP_ROWS = 8192
+# The name a writing connection gives the attached file (see ``_attach_writable``).
+STORE_CATALOG = "tonewatch_store"
 
 
 @dataclass(frozen=True)
@@ -279,15 +288,34 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(
-                str(path), read_only=read_only, config={"memory_limit": DUCKDB_MEMORY_LIMIT}
-            )
+            if read_only:
+                return duckdb.connect(str(path), read_only=True, config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+            return _attach_writable(path)
         except duckdb.Error as exc:
             waited = time.monotonic() - started
             if not _is_busy(exc) or waited >= timeout:
                 raise _busy_or_broken(path, exc, waited_seconds=waited) from exc
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, 0.5)
+
+
+def _attach_writable(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection writing to ``path`` in row groups of ``WRITE_ROW_GROUP_ROWS`` rows.
+
+    The row group size is an option of ATTACH, not of ``duckdb.connect``, so the file is
+    attached to an in-memory connection and made its default catalog. Closing the
+    connection checkpoints the file as before.
+    """
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    try:
+        con.execute(
+            f"attach {_sql_string(str(path))} as {STORE_CATALOG} (row_group_size {WRITE_ROW_GROUP_ROWS})"
+        )
+        con.execute(f"use {STORE_CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> tuple:
