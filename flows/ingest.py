@@ -270,10 +270,11 @@ def find_copies(
         store.replace_bands(con, bands, stored_before=stored_before)
         store.replace_signatures(con, signatures, stored_before=stored_before)
         likely = _likely_copies(con, bands, signatures)
-        others = sorted({other for _, other in likely} - texts.keys())
-        for article_id, (text, content_hash) in store.read_texts(con, others).items():
-            texts[article_id], hashes[article_id] = text, content_hash
+        # Exact copies (most candidates, in syndicated news) are linked by their hash: only
+        # the other texts are read and compared.
+        hashes.update(store.read_content_hashes(con, sorted({other for _, other in likely} - texts.keys())))
         different = [(a, b) for a, b in likely if hashes.get(a) != hashes.get(b)]
+        texts.update(store.read_texts(con, sorted({other for _, other in different} - texts.keys())))
         pairs = confirm_copies(different, texts)
         store.replace_near_duplicates(con, list(bands), pairs, stored_before=stored_before)
     return len(pairs), time.perf_counter() - started

@@ -921,19 +921,29 @@ def candidate_batches(
         con.unregister("candidate_bands")
 
 
-def read_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """The stored text and content hash of each of ``article_ids``."""
+def _read_articles_column(
+    con: duckdb.DuckDBPyConnection, column: str, article_ids: Sequence[str]
+) -> dict[str, str]:
     if not article_ids:
         return {}
-    _register_ids(con, "text_ids", "article_id", article_ids)
+    _register_ids(con, "wanted_ids", "article_id", article_ids)
     try:
         rows = con.execute(
-            "select article_id, text, content_hash from articles"
-            " where article_id in (select article_id from text_ids)"
+            f"select article_id, {column} from articles where article_id in (select article_id from wanted_ids)"
         ).fetchall()
     finally:
-        con.unregister("text_ids")
-    return {row[0]: (row[1], row[2]) for row in rows}
+        con.unregister("wanted_ids")
+    return dict(rows)
+
+
+def read_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str]:
+    """The stored text of each of ``article_ids``."""
+    return _read_articles_column(con, "text", article_ids)
+
+
+def read_content_hashes(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str]:
+    """The stored content hash of each of ``article_ids``."""
+    return _read_articles_column(con, "content_hash", article_ids)
 
 
 def replace_near_duplicates(
