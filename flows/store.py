@@ -775,7 +775,10 @@ def _replaced_ids(article_ids: Sequence[str], stored_before: Collection[str] | N
 
 
 def replace_bands(
-    con: duckdb.DuckDBPyConnection, bands: dict[str, list[int]], *, stored_before: Collection[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    bands: dict[str, list[int]],
+    *,
+    stored_before: Collection[str] | None = None,
 ) -> None:
     """Store each article's LSH band keys, replacing any it had (its text may have changed).
 
@@ -795,7 +798,10 @@ def replace_bands(
 
 
 def replace_signatures(
-    con: duckdb.DuckDBPyConnection, signatures: dict[str, bytes], *, stored_before: Collection[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    signatures: dict[str, bytes],
+    *,
+    stored_before: Collection[str] | None = None,
 ) -> None:
     """Store each article's MinHash signature (articles too short to compare have none).
 
@@ -814,7 +820,8 @@ def replace_signatures(
         with transaction(con):
             if replaced:
                 con.execute(
-                    "delete from article_signatures where article_id in (select article_id from signature_ids)"
+                    "delete from article_signatures"
+                    " where article_id in (select article_id from signature_ids)"
                 )
             con.execute("insert into article_signatures select article_id, signature from signature_batch")
     finally:
@@ -929,7 +936,8 @@ def _read_articles_column(
     _register_ids(con, "wanted_ids", "article_id", article_ids)
     try:
         rows = con.execute(
-            f"select article_id, {column} from articles where article_id in (select article_id from wanted_ids)"
+            f"select article_id, {column} from articles"
+            " where article_id in (select article_id from wanted_ids)"
         ).fetchall()
     finally:
         con.unregister("wanted_ids")
