@@ -69,7 +69,10 @@ def decide(
     """The targets, decided on the runs: ``one_worker[i]`` was made just before
     ``two_workers[i]``, ``after_large`` right after ``large``."""
     ratios = [f["ratio_vs_vader"] for f in one_worker]
-    speedups = [a["end_to_end_seconds"] / b["end_to_end_seconds"] for a, b in zip(one_worker, two_workers, strict=True)]
+    speedups = [
+        a["end_to_end_seconds"] / b["end_to_end_seconds"]
+        for a, b in zip(one_worker, two_workers, strict=True)
+    ]
     reruns = [f["rerun_fraction"] for f in one_worker]
     small_peaks = [f["peak_rss_mb"] for f in [*one_worker, after_large]]
     scoring = [f["stage_score_seconds"] for f in [*one_worker, after_large]]
@@ -95,8 +98,9 @@ def decide(
                f"aggregate + report {report:.2f} s at {large['articles']:g} articles against"
                f" scoring {listed(scoring)} s at {after_large['articles']:g}"),
         Target("growth_vader_scaled", round(scaled_growth, 3), growth_bound, False,
-               f"timed: {timed_growth:.3g} ({large['end_to_end_seconds']:g} s / {after_large['end_to_end_seconds']:g} s);"
-               f" ratio_vs_vader {large['ratio_vs_vader']:g} and {after_large['ratio_vs_vader']:g}"),
+               f"timed: {timed_growth:.3g} ({large['end_to_end_seconds']:g} s"
+               f" / {after_large['end_to_end_seconds']:g} s); ratio_vs_vader {large['ratio_vs_vader']:g}"
+               f" and {after_large['ratio_vs_vader']:g}"),
     ]  # fmt: skip
 
 
@@ -122,7 +126,9 @@ def _measure(articles: int, workers: int, corpus: Path, workdir: Path, name: str
 
 
 def main(argv: list[str] | None = None) -> list[Target]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=10_000, help="the size of the paired runs (10,000)")
     parser.add_argument("--large", type=int, default=100_000, help="the size growth is measured at (100,000)")
     parser.add_argument("--rounds", type=int, default=3, help="one- and two-worker pairs (3)")
@@ -150,7 +156,12 @@ def main(argv: list[str] | None = None) -> list[Target]:
     for target in targets:
         print(target.line())
     if args.json:
-        runs = {"one_worker": one_worker, "two_workers": two_workers, "large": large, "after_large": after_large}
+        runs = {
+            "one_worker": one_worker,
+            "two_workers": two_workers,
+            "large": large,
+            "after_large": after_large,
+        }
         verdicts = {t.name: {"figure": t.figure, "bound": t.bound, "met": t.met} for t in targets}
         args.json.write_text(json.dumps({"runs": runs, "targets": verdicts}, indent=2) + "\n")
     return targets
