@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from benchmark_scripts import run_benchmark
 
 from tonewatch.transforms import score
 
-REPO = Path(__file__).resolve().parent.parent
 EXPECTED = {
     "articles",
     "sentences",
@@ -40,21 +39,8 @@ EXPECTED = {
 
 def test_benchmark_prints_every_figure_and_reruns_without_scoring(tmp_path):
     out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/throughput.py",
-            "--articles",
-            "60",
-            "--workdir",
-            str(tmp_path / "w"),
-            "--json",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_benchmark(
+        "throughput.py", "--articles", "60", "--workdir", str(tmp_path / "w"), "--json", str(out), timeout=300
     )
     assert result.returncode == 0, result.stderr
     printed = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())

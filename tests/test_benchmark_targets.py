@@ -5,13 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
+from benchmark_scripts import REPO, run_benchmark
 
 
 @pytest.fixture(scope="module")
@@ -87,26 +84,10 @@ def test_memory_report_and_rerun_targets_use_the_stated_bounds(targets):
 
 def test_targets_script_runs_every_measurement_and_prints_a_verdict_per_target(tmp_path):
     out = tmp_path / "targets.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/targets.py",
-            "--articles",
-            "30",
-            "--large",
-            "60",
-            "--rounds",
-            "1",
-            "--workdir",
-            str(tmp_path / "w"),
-            "--json",
-            str(out),
-        ],  # fmt: skip
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_benchmark(
+        "targets.py", "--articles", "30", "--large", "60", "--rounds", "1",
+        "--workdir", str(tmp_path / "w"), "--json", str(out), timeout=600,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     names = [line.split(":", 1)[0] for line in lines]
@@ -128,12 +109,6 @@ def test_targets_script_runs_every_measurement_and_prints_a_verdict_per_target(t
 
 
 def test_targets_script_refuses_a_large_size_that_is_not_larger(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "benchmarks/targets.py", "--articles", "100", "--large", "100"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_benchmark("targets.py", "--articles", "100", "--large", "100", timeout=60)
     assert result.returncode == 2
     assert "--large > --articles" in result.stderr
