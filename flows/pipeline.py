@@ -355,29 +355,43 @@ def pipeline_flow(
             return runner.submit(analyze_unit, parameters={**parameters(unit), **scoring_files})
         return runner.submit(analyze_unit_in_pool, parameters={"pool": quote(pool), **parameters(unit)})
 
+    def analyse_here(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> UnitResult:
+        summary.task_runs += 1
+        return analyze_unit(**parameters(unit), **scoring_files)
+
+    waiting = deque(units)
+    # A pool's first units take about a second to come back (the fork server imports the
+    # analysis, then each worker scores a whole unit), in which this process would only
+    # wait: it analyses the first unit itself meanwhile, and still stores units in order.
+    first_here = waiting.popleft() if pool is not None and waiting else None
     with BackgroundCloser(db) as closer:
         with pool if pool is not None else nullcontext(), runner if runner is not None else nullcontext():
             in_flight: deque = deque()
-            for unit in units:
-                summary.task_runs += 1
-                if runner is None:
-                    store_result(analyze_unit(**parameters(unit), **scoring_files), closer)
-                    continue
-                in_flight.append(submit(unit))
-                if len(in_flight) > worker_count:
-                    store_result(in_flight.popleft().result(), closer)
+
+            def keep_workers_busy() -> None:
+                # One unit more than workers: each worker always has the next one queued.
+                while runner is not None and waiting and len(in_flight) <= worker_count:
+                    summary.task_runs += 1
+                    in_flight.append(submit(waiting.popleft()))
+
+            keep_workers_busy()
+            if first_here is not None:
+                store_result(analyse_here(first_here), closer)
+            while runner is None and waiting:
+                store_result(analyse_here(waiting.popleft()), closer)
             while in_flight:
                 store_result(in_flight.popleft().result(), closer)
+                keep_workers_busy()
         closer.wait()  # fetching pages opens the store
 
         if pending_pages:
             # Saved feed files whose entries carry only a summary: their pages are fetched now.
             fetched = _fetch_pending_pages(pending_pages, specs, db_path=db, config=config)
-            summary.task_runs += fetched.task_runs + 1
+            summary.task_runs += fetched.task_runs
             summary.counts.update(fetched.counts)
             rejects.extend(fetched.rejects)
             ingested.fetches.extend(fetched.fetches)
-            store_result(analyze_unit(**parameters(((), fetched.articles)), **scoring_files), closer)
+            store_result(analyse_here(((), fetched.articles)), closer)
 
     summary.counts["rejects"] = len(rejects) + len(unit_rejects)
     summary.reject_reasons.update(r.reason for r in [*rejects, *unit_rejects])
