@@ -76,6 +76,7 @@ def test_memory_report_and_rerun_targets_use_the_stated_bounds(targets):
     large = run(100_000, 200.0, 0.6, rss=870.0, aggregate=3.0, report=1.0)
     found = by_name(targets.decide(one, two, large, run(10_000, 19.0, 0.6, rss=570.0, score=5.0)))
     assert found["rerun_fraction"].figure == 0.06 and not found["rerun_fraction"].met  # the worst run counts
+    assert "with two workers 0.03, 0.03" in found["rerun_fraction"].detail
     assert found["peak_rss_growth"].figure == pytest.approx(870 / 570, abs=1e-3)
     assert not found["peak_rss_growth"].met  # 1.526
     assert found["report_seconds_over_scoring"].figure == pytest.approx(4.0 / 6.0, abs=1e-3)
