@@ -355,33 +355,36 @@ def pipeline_flow(
             return runner.submit(analyze_unit, parameters={**parameters(unit), **scoring_files})
         return runner.submit(analyze_unit_in_pool, parameters={"pool": quote(pool), **parameters(unit)})
 
-    def analyse_here(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> UnitResult:
+    def analyze_here(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> UnitResult:
         summary.task_runs += 1
         return analyze_unit(**parameters(unit), **scoring_files)
 
     waiting = deque(units)
-    # A pool's first units take about a second to come back (the fork server imports the
-    # analysis, then each worker scores a whole unit), in which this process would only
-    # wait: it analyses the first unit itself meanwhile, and still stores units in order.
-    first_here = waiting.popleft() if pool is not None and waiting else None
     with BackgroundCloser(db) as closer:
         with pool if pool is not None else nullcontext(), runner if runner is not None else nullcontext():
-            in_flight: deque = deque()
+            if runner is None:
+                while waiting:
+                    store_result(analyze_here(waiting.popleft()), closer)
+            else:
+                # A pool's first units come back 1 to 3 s into a run (the fork server imports
+                # the analysis, then each worker scores a whole unit), in which this process
+                # would only wait: it analyses the first unit itself meanwhile, and still
+                # stores units in order.
+                first_here = waiting.popleft() if pool is not None and waiting else None
+                in_flight: deque = deque()
 
-            def keep_workers_busy() -> None:
-                # One unit more than workers: each worker always has the next one queued.
-                while runner is not None and waiting and len(in_flight) <= worker_count:
-                    summary.task_runs += 1
-                    in_flight.append(submit(waiting.popleft()))
+                def keep_workers_busy() -> None:
+                    # One unit more than workers: each worker always has the next one queued.
+                    while waiting and len(in_flight) <= worker_count:
+                        summary.task_runs += 1
+                        in_flight.append(submit(waiting.popleft()))
 
-            keep_workers_busy()
-            if first_here is not None:
-                store_result(analyse_here(first_here), closer)
-            while runner is None and waiting:
-                store_result(analyse_here(waiting.popleft()), closer)
-            while in_flight:
-                store_result(in_flight.popleft().result(), closer)
                 keep_workers_busy()
+                if first_here is not None:
+                    store_result(analyze_here(first_here), closer)
+                while in_flight:
+                    store_result(in_flight.popleft().result(), closer)
+                    keep_workers_busy()
         closer.wait()  # fetching pages opens the store
 
         if pending_pages:
@@ -391,7 +394,7 @@ def pipeline_flow(
             summary.counts.update(fetched.counts)
             rejects.extend(fetched.rejects)
             ingested.fetches.extend(fetched.fetches)
-            store_result(analyse_here(((), fetched.articles)), closer)
+            store_result(analyze_here(((), fetched.articles)), closer)
 
     summary.counts["rejects"] = len(rejects) + len(unit_rejects)
     summary.reject_reasons.update(r.reason for r in [*rejects, *unit_rejects])
