@@ -56,6 +56,8 @@ TRICKY = [
     "No deal is good, no good deal, no or nor good.",
     "He is at least helpful, the very least helpful, least helpful of all.",
     "The plan is the bomb, the shit, bad ass, a kiss of death, to die for.",
+    "The summit was sort of the bomb, just enough good to die for, yeah right, kind of bad ass.",
+    "Not so good: the offer sort of kind of great, just enough bad, the bus stop terrible.",
     "Lavrov said the offer was VERY GOOD but the terms were BAD.",
     "GOOD GOOD GOOD",
     "good but good but bad good",

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, normalize
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from .attribute import SPEECH_ACTS, speech_verb_after_subject
 from .errors import LexiconError
 from .patterns import word_alternation, word_automaton
 from .records import Mention, Record
-from .vader import Valences
+from .vader import Valences, normalize
 
 SCORER_RULES_VERSION = "3"
 LABELS = ("negative", "neutral", "positive")

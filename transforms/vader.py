@@ -4,13 +4,16 @@ Pure: no I/O. VADER's own loop lower-cases the whole sentence again for every ne
 idiom check of every sentiment-laden word (four list copies per word) and visits every
 token through a method call; most tokens of a news sentence carry no valence at all. This
 module lower-cases a sentence once, visits only the tokens that are in the lexicon, and
-applies VADER's rules to them in VADER's order with VADER's constants. Its output is the
+applies VADER's rules to them in VADER's order with VADER's constants; VADER's small
+helpers are ported too, so they run compiled, and an idiom or booster phrase is only
+looked up where its last word stands. Its output is the
 list ``SentimentIntensityAnalyzer.sentiment_valence`` builds, value for value:
 ``tests/test_vader.py`` checks that against VADER itself on real and generated sentences.
 """
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Mapping
 
@@ -21,13 +24,15 @@ from vaderSentiment.vaderSentiment import (
     NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
-    allcap_differential,
-    normalize,
-    scalar_inc_dec,
 )
 
 _PUNCTUATION = string.punctuation
 _NEGATE = frozenset(NEGATE)
+# The last word of every idiom and booster phrase: a phrase can only match where its last
+# word stands, and most of a sentence's sentiment words have none of these around them.
+_PHRASE_ENDINGS = frozenset(
+    phrase.rsplit(" ", 1)[-1] for phrase in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in phrase
+)
 
 
 def _negated(word_lower: str) -> bool:
@@ -71,7 +76,7 @@ class Valences:
             return sentiments, loaded
         candidates = self._sentiment_words.intersection(lowered)
         last = len(words) - 1
-        is_cap_diff = allcap_differential(words)
+        is_cap_diff = _allcap_differential(words)
         for i, lower in enumerate(lowered):
             if lower not in candidates or (lower == "kind" and i < last and lowered[i + 1] == "of"):
                 continue
@@ -98,7 +103,8 @@ class Valences:
             valence = valence + C_INCR if valence > 0 else valence - C_INCR
         for start_i in range(3):
             if i > start_i and lowered[i - (start_i + 1)] not in lexicon:
-                s = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
+                before = i - (start_i + 1)
+                s = _scalar_inc_dec(words[before], lowered[before], valence, is_cap_diff)
                 if start_i == 1 and s != 0:
                     s = s * 0.95
                 if start_i == 2 and s != 0:
@@ -115,9 +121,53 @@ class Valences:
             return 0.0
         total = float(sum(sentiments))
         if total:
-            emphasis = self.analyzer._punctuation_emphasis(text)
+            emphasis = _punctuation_emphasis(text)
             total = total + emphasis if total > 0 else total - emphasis
         return round(normalize(total), 4)
+
+
+def normalize(score: float, alpha: float = 15) -> float:
+    """VADER's ``normalize``: ``score`` mapped into [-1, 1]."""
+    norm_score = score / math.sqrt((score * score) + alpha)
+    if norm_score < -1.0:
+        return -1.0
+    if norm_score > 1.0:
+        return 1.0
+    return norm_score
+
+
+def _allcap_differential(words: list[str]) -> bool:
+    """VADER's ``allcap_differential``: are some, but not all, of ``words`` in capitals?"""
+    capitalised = 0
+    for word in words:
+        if word.isupper():
+            capitalised += 1
+    return 0 < len(words) - capitalised < len(words)
+
+
+def _scalar_inc_dec(word: str, word_lower: str, valence: float, is_cap_diff: bool) -> float:
+    """VADER's ``scalar_inc_dec`` for a word already lower-cased."""
+    if word_lower not in BOOSTER_DICT:
+        return 0.0
+    scalar: float = BOOSTER_DICT[word_lower]
+    if valence < 0:
+        scalar *= -1
+    if word.isupper() and is_cap_diff:
+        if valence > 0:
+            scalar += C_INCR
+        else:
+            scalar -= C_INCR
+    return scalar
+
+
+def _punctuation_emphasis(text: str) -> float:
+    """VADER's ``_punctuation_emphasis``: up to four "!", and two or more "?"."""
+    exclamations = min(text.count("!"), 4)
+    questions = text.count("?")
+    question_emphasis = 0.0
+    if questions > 1:
+        question_emphasis = questions * 0.18 if questions <= 3 else 0.96
+    return exclamations * 0.292 + question_emphasis
 
 
 def _negation_check(valence: float, lowered: list[str], start_i: int, i: int) -> float:
@@ -144,27 +194,35 @@ def _negation_check(valence: float, lowered: list[str], start_i: int, i: int) ->
 
 
 def _special_idioms_check(valence: float, lowered: list[str], i: int) -> float:
-    """``SentimentIntensityAnalyzer._special_idioms_check`` on words lower-cased once."""
-    onezero = f"{lowered[i - 1]} {lowered[i]}"
-    twoonezero = f"{lowered[i - 2]} {lowered[i - 1]} {lowered[i]}"
-    twoone = f"{lowered[i - 2]} {lowered[i - 1]}"
-    threetwoone = f"{lowered[i - 3]} {lowered[i - 2]} {lowered[i - 1]}"
-    threetwo = f"{lowered[i - 3]} {lowered[i - 2]}"
-    for sequence in (onezero, twoonezero, twoone, threetwoone, threetwo):
-        if sequence in SPECIAL_CASES:
-            valence = SPECIAL_CASES[sequence]
-            break
-    if len(lowered) - 1 > i:
+    """``SentimentIntensityAnalyzer._special_idioms_check`` on words lower-cased once; a
+    phrase is only looked up where its last word stands."""
+    endings = _PHRASE_ENDINGS
+    ends_before = lowered[i - 1] in endings or lowered[i - 2] in endings
+    if ends_before or lowered[i] in endings:
+        onezero = f"{lowered[i - 1]} {lowered[i]}"
+        twoonezero = f"{lowered[i - 2]} {lowered[i - 1]} {lowered[i]}"
+        twoone = f"{lowered[i - 2]} {lowered[i - 1]}"
+        threetwoone = f"{lowered[i - 3]} {lowered[i - 2]} {lowered[i - 1]}"
+        threetwo = f"{lowered[i - 3]} {lowered[i - 2]}"
+        for sequence in (onezero, twoonezero, twoone, threetwoone, threetwo):
+            if sequence in SPECIAL_CASES:
+                valence = SPECIAL_CASES[sequence]
+                break
+    if len(lowered) - 1 > i and lowered[i + 1] in endings:
         zeroone = f"{lowered[i]} {lowered[i + 1]}"
         if zeroone in SPECIAL_CASES:
             valence = SPECIAL_CASES[zeroone]
-    if len(lowered) - 1 > i + 1:
+    if len(lowered) - 1 > i + 1 and lowered[i + 2] in endings:
         zeroonetwo = f"{lowered[i]} {lowered[i + 1]} {lowered[i + 2]}"
         if zeroonetwo in SPECIAL_CASES:
             valence = SPECIAL_CASES[zeroonetwo]
-    for n_gram in (threetwoone, threetwo, twoone):
-        if n_gram in BOOSTER_DICT:
-            valence = valence + BOOSTER_DICT[n_gram]
+    if ends_before:
+        threetwoone = f"{lowered[i - 3]} {lowered[i - 2]} {lowered[i - 1]}"
+        threetwo = f"{lowered[i - 3]} {lowered[i - 2]}"
+        twoone = f"{lowered[i - 2]} {lowered[i - 1]}"
+        for n_gram in (threetwoone, threetwo, twoone):
+            if n_gram in BOOSTER_DICT:
+                valence = valence + BOOSTER_DICT[n_gram]
     return valence
 
 
