@@ -257,8 +257,8 @@ def _score_article(
         if not sentence_mentions:
             continue
         tones: dict[str, list[float]] = {}
-        for mention_idx, mention in enumerate(sentence_mentions):
-            tone = scorer.target_tone(text, valences, mention, quotes=attribution.quotes)
+        mention_tones = scorer.target_tones(text, valences, sentence_mentions, quotes=attribution.quotes)
+        for mention_idx, (mention, tone) in enumerate(zip(sentence_mentions, mention_tones, strict=True)):
             mention_rows.append(
                 (
                     article_id,

@@ -11,7 +11,6 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -80,7 +79,9 @@ class Lexicon(Record):
 @dataclass(frozen=True)
 class SentenceValences:
     """The per-token valences of one sentence (tokens as VADER splits them: at white space);
-    the spans of the tokens that carry one, and the clause breaks, found on first use."""
+    the spans of the tokens that carry one, and the clause breaks, found on each use
+    (compiled, this is a native class without ``__dict__``, so nothing is cached on it:
+    ``ToneScorer.target_tones`` finds them once for all of a sentence's targets)."""
 
     text: str
     valences: tuple[float, ...]
@@ -88,7 +89,7 @@ class SentenceValences:
     # Indexes of the tokens that carry any valence: most carry none, and targets skip them.
     loaded: tuple[int, ...] = ()
 
-    @cached_property
+    @property
     def loaded_spans(self) -> tuple[tuple[int, int], ...]:
         """The spans of the ``loaded`` tokens only: a few of a sentence's twenty-odd."""
         text, spans = self.text, []
@@ -106,9 +107,9 @@ class SentenceValences:
             before -= 1  # the split cut the token that holds ``position``
         return min(before, max(len(self.valences) - 1, 0))
 
-    @cached_property
+    @property
     def clause_breaks(self) -> tuple[tuple[int, int], ...]:
-        """Where the clause breaks are, found once for all of the sentence's targets."""
+        """Where the clause breaks are."""
         return _clause_breaks(self.text)
 
 
@@ -186,37 +187,57 @@ class ToneScorer:
         the subject of a speech verb ("Peskov said …") is not the topic of what it says:
         its scope ends at the verb, and with a direct quote it gets no tone at all.
         """
+        return self.target_tones(text, sentence, (mention,), quotes=quotes)[0]
+
+    def target_tones(
+        self,
+        text: str,
+        sentence: SentenceValences,
+        mentions: Sequence[Mention],
+        *,
+        quotes: Sequence[tuple[int, int]] = (),
+    ) -> list[float]:
+        """``target_tone`` of each of ``mentions``, all in ``text``: the loaded tokens' spans
+        and the clause breaks are found once for all of them."""
         if not sentence.loaded:
-            return 0.0
-        quote = next(((b, e) for b, e in quotes if b <= mention.start < e), None) if quotes else None
-        hard_begin, hard_end = 0, len(text)
-        if quote is not None:
-            begin, end = quote
-        else:
-            verb_at = speech_verb_after_subject(text, mention.start, mention.end)
-            if verb_at is not None and quotes:
-                return 0.0
-            begin, end = _clause_within(sentence.clause_breaks, mention.start, mention.end, len(text))
-            if _ACT_BEFORE.search(text, begin, mention.start):
-                # The object of a speech act ("thanked Macron but condemned Putin") takes its
-                # tone from its own act only, not from the other side of the contrast.
-                hard_begin, hard_end = clause_around(text, mention.start, mention.end, breaks=_CONTRAST)
-            if verb_at is not None:
-                end = min(end, verb_at)
-        total = 0.0
-        centre_token = sentence.token_index_at(mention.start)
-        for index, (token_start, token_end) in zip(sentence.loaded, sentence.loaded_spans, strict=True):
-            if mention.start <= token_start < mention.end:
-                continue  # the target's own name carries no tone toward itself
-            if token_end <= hard_begin or token_start >= hard_end:
-                continue  # across "but": the other side of a contrast says nothing of this target
-            weight = 1.0 / (1.0 + abs(index - centre_token) / DISTANCE_DECAY_TOKENS)
-            if token_end <= begin or token_start >= end:
-                weight *= OUT_OF_SCOPE_WEIGHT
-            if quote is None and quotes and any(b <= token_start < e for b, e in quotes):
-                weight *= OTHER_QUOTE_WEIGHT  # someone else's words, not the sentence about the target
-            total += sentence.valences[index] * weight
-        return round(normalize(total), 4) if total else 0.0
+            return [0.0] * len(mentions)
+        spans = sentence.loaded_spans
+        breaks: tuple[tuple[int, int], ...] | None = None
+        tones: list[float] = []
+        for mention in mentions:
+            quote = next(((b, e) for b, e in quotes if b <= mention.start < e), None) if quotes else None
+            hard_begin, hard_end = 0, len(text)
+            if quote is not None:
+                begin, end = quote
+            else:
+                verb_at = speech_verb_after_subject(text, mention.start, mention.end)
+                if verb_at is not None and quotes:
+                    tones.append(0.0)
+                    continue
+                if breaks is None:
+                    breaks = sentence.clause_breaks
+                begin, end = _clause_within(breaks, mention.start, mention.end, len(text))
+                if _ACT_BEFORE.search(text, begin, mention.start):
+                    # The object of a speech act ("thanked Macron but condemned Putin") takes
+                    # its tone from its own act only, not from the other side of the contrast.
+                    hard_begin, hard_end = clause_around(text, mention.start, mention.end, breaks=_CONTRAST)
+                if verb_at is not None:
+                    end = min(end, verb_at)
+            total = 0.0
+            centre_token = sentence.token_index_at(mention.start)
+            for index, (token_start, token_end) in zip(sentence.loaded, spans, strict=True):
+                if mention.start <= token_start < mention.end:
+                    continue  # the target's own name carries no tone toward itself
+                if token_end <= hard_begin or token_start >= hard_end:
+                    continue  # across "but": the other side of a contrast says nothing of this target
+                weight = 1.0 / (1.0 + abs(index - centre_token) / DISTANCE_DECAY_TOKENS)
+                if token_end <= begin or token_start >= end:
+                    weight *= OUT_OF_SCOPE_WEIGHT
+                if quote is None and quotes and any(b <= token_start < e for b, e in quotes):
+                    weight *= OTHER_QUOTE_WEIGHT  # someone else's words, not the sentence about the target
+                total += sentence.valences[index] * weight
+            tones.append(round(normalize(total), 4) if total else 0.0)
+        return tones
 
 
 def clause_around(
