@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from .patterns import is_word_char, word_automaton
 from .records import Attribution, Mention, Sentence
@@ -126,15 +127,32 @@ def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Found:
-    """What one sentence says about its speaker before the article context is applied."""
+    """What one sentence says about its speaker before the article context is applied.
 
-    speaker: str | None
-    how: str  # "said", "speech_act", "pronoun", "unknown", "none"
-    content_from: int = -1  # where the speaker's words or the act's object begin
-    pronoun: str | None = None
-    whole_sentence: bool = False  # a passive act: its target stands before the verb
+    Made once per sentence: Final fields and an __init__ of its own compile to a native
+    constructor, where a frozen dataclass's is interpreted (see ``records.Sentence``)."""
+
+    speaker: Final[str | None]
+    how: Final[str]  # "said", "speech_act", "pronoun", "unknown", "none"
+    content_from: Final[int]  # where the speaker's words or the act's object begin
+    pronoun: Final[str | None]
+    whole_sentence: Final[bool]  # a passive act: its target stands before the verb
+
+    def __init__(
+        self,
+        speaker: str | None,
+        how: str,
+        content_from: int = -1,
+        pronoun: str | None = None,
+        whole_sentence: bool = False,
+    ) -> None:
+        self.speaker = speaker
+        self.how = how
+        self.content_from = content_from
+        self.pronoun = pronoun
+        self.whole_sentence = whole_sentence
 
 
 def _find_speaker(

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -76,18 +77,26 @@ class Lexicon(Record):
     thresholds: Thresholds
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # Final fields, compiled __init__: see records.Sentence
 class SentenceValences:
     """The per-token valences of one sentence (tokens as VADER splits them: at white space);
     the spans of the tokens that carry one, and the clause breaks, found on each use
     (compiled, this is a native class without ``__dict__``, so nothing is cached on it:
     ``ToneScorer.target_tones`` finds them once for all of a sentence's targets)."""
 
-    text: str
-    valences: tuple[float, ...]
-    compound: float
+    text: Final[str]
+    valences: Final[tuple[float, ...]]
+    compound: Final[float]
     # Indexes of the tokens that carry any valence: most carry none, and targets skip them.
-    loaded: tuple[int, ...] = ()
+    loaded: Final[tuple[int, ...]]
+
+    def __init__(
+        self, text: str, valences: tuple[float, ...], compound: float, loaded: tuple[int, ...] = ()
+    ) -> None:
+        self.text = text
+        self.valences = valences
+        self.compound = compound
+        self.loaded = loaded
 
     @property
     def loaded_spans(self) -> tuple[tuple[int, int], ...]:
