@@ -383,8 +383,11 @@ def pipeline_flow(
                 if first_here is not None:
                     store_result(analyze_here(first_here), closer)
                 while in_flight:
-                    store_result(in_flight.popleft().result(), closer)
+                    result = in_flight.popleft().result()
+                    # Queue the next unit before storing this one: a worker that finishes
+                    # while the unit is stored then finds one waiting instead of idling.
                     keep_workers_busy()
+                    store_result(result, closer)
         closer.wait()  # fetching pages opens the store
 
         if pending_pages:
