@@ -6,8 +6,8 @@ token through a method call; most tokens of a news sentence carry no valence at 
 module lower-cases a sentence once, visits only the tokens that are in the lexicon, and
 applies VADER's rules to them in VADER's order with VADER's constants; VADER's small
 helpers are ported too, so they run compiled, and an idiom or booster phrase is only
-looked up where its last word stands. Its output is the
-list ``SentimentIntensityAnalyzer.sentiment_valence`` builds, value for value:
+looked up where its last word stands. Its output is the list
+``SentimentIntensityAnalyzer.sentiment_valence`` builds, value for value:
 ``tests/test_vader.py`` checks that against VADER itself on real and generated sentences.
 """
 
@@ -198,12 +198,14 @@ def _special_idioms_check(valence: float, lowered: list[str], i: int) -> float:
     phrase is only looked up where its last word stands."""
     endings = _PHRASE_ENDINGS
     ends_before = lowered[i - 1] in endings or lowered[i - 2] in endings
+    phrases_before: tuple[str, ...] = ()  # the ones ending before ``i``, for the boosters below
     if ends_before or lowered[i] in endings:
-        onezero = f"{lowered[i - 1]} {lowered[i]}"
-        twoonezero = f"{lowered[i - 2]} {lowered[i - 1]} {lowered[i]}"
         twoone = f"{lowered[i - 2]} {lowered[i - 1]}"
         threetwoone = f"{lowered[i - 3]} {lowered[i - 2]} {lowered[i - 1]}"
         threetwo = f"{lowered[i - 3]} {lowered[i - 2]}"
+        phrases_before = (threetwoone, threetwo, twoone)
+        onezero = f"{lowered[i - 1]} {lowered[i]}"
+        twoonezero = f"{lowered[i - 2]} {lowered[i - 1]} {lowered[i]}"
         for sequence in (onezero, twoonezero, twoone, threetwoone, threetwo):
             if sequence in SPECIAL_CASES:
                 valence = SPECIAL_CASES[sequence]
@@ -217,10 +219,7 @@ def _special_idioms_check(valence: float, lowered: list[str], i: int) -> float:
         if zeroonetwo in SPECIAL_CASES:
             valence = SPECIAL_CASES[zeroonetwo]
     if ends_before:
-        threetwoone = f"{lowered[i - 3]} {lowered[i - 2]} {lowered[i - 1]}"
-        threetwo = f"{lowered[i - 3]} {lowered[i - 2]}"
-        twoone = f"{lowered[i - 2]} {lowered[i - 1]}"
-        for n_gram in (threetwoone, threetwo, twoone):
+        for n_gram in phrases_before:
             if n_gram in BOOSTER_DICT:
                 valence = valence + BOOSTER_DICT[n_gram]
     return valence
