@@ -241,7 +241,6 @@ def _likely_copies(
     return likely
 
 
-@task(cache_policy=NO_CACHE)
 def find_copies(
     con: duckdb.DuckDBPyConnection,
     articles: list[Article],

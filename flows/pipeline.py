@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from prefect.utilities.annotations import quote
 
 from ..transforms.analyze import SCORED_LANGUAGES
 from ..transforms.errors import TonewatchError
-from ..transforms.records import Article, RawArticle, Reject
+from ..transforms.records import RawArticle, Reject
 from . import (
     artifacts,
     locking,
@@ -102,13 +103,11 @@ def analyze_unit_in_pool(
     return pool.submit(files, raw_articles, config, fetch_pages, fetched_at).result()
 
 
-@task(cache_policy=NO_CACHE)
-def store_unit(
+def store_articles(
     con: duckdb.DuckDBPyConnection, result: UnitResult, scorer_version: str
-) -> tuple[Counter, list[Article], frozenset[str]]:
-    """Write a unit's new and changed articles with their rows, in one transaction (the
-    caller's, when it has one). Returns the counts, the articles written and the ids of the
-    unit's articles the store held before."""
+) -> tuple[Counter, frozenset[str]]:
+    """Write a unit's new and changed articles with their rows, in the caller's transaction.
+    Returns the counts and the ids of the unit's articles the store held before."""
     counts: Counter = Counter()
     stored = store.stored_states(con, [a.article_id for a in result.articles])
     written = []
@@ -131,45 +130,67 @@ def store_unit(
         only = None if len(written) == len(result.articles) else {a.article_id for a in written}
         kept = store.write_batch(con, written, result.rows, scorer_version=scorer_version, only=only)
         counts.update(kept)
-    return counts, written, frozenset(stored)
+    return counts, frozenset(stored)
 
 
-class BackgroundCloser:
-    """Checkpoints and closes each unit's connection on another thread while the flow goes on.
+class UnitWriter:
+    """Where the flow stores units: the store file attached for each unit's transaction, and
+    detached (checkpointed, its lock released) on another thread while the flow goes on.
 
-    Closing checkpoints the unit's writes into the file: a third of the time a unit spends in
-    the store, all of it in DuckDB's C++ without the GIL, so it takes the other core while the
-    next unit is analysed. The unit is committed (in the WAL) before it is handed over, so a
-    run killed meanwhile loses nothing. ``wait`` comes before the store is opened again: the
-    file is closed between units as before (readers get in), and a failed close is raised there.
+    The checkpoint is a third of the time a unit spends in the store, all of it in DuckDB's
+    C++ without the GIL, so it takes the other core while the next unit is analysed. The
+    unit is committed (in the WAL) before the detach starts, so a run killed meanwhile loses
+    nothing. ``wait`` comes before the file is attached again, and raises a failed detach.
+
+    With a pool, the next unit is often already waiting when one is stored (two workers
+    outpace one storing process on 2 cores); then the file stays attached for it, at most
+    ``MAX_UNITS_ATTACHED`` units in a row: that skips a checkpoint, which a reader could
+    not have used anyway, since the next write would begin as it ended.
     """
 
+    MAX_UNITS_ATTACHED = 4
+
     def __init__(self, db_path: Path) -> None:
-        self._db_path = db_path
+        self._file = store.AttachedStore(db_path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tonewatch-close")
         self._pending: Future[None] | None = None
+        self._units_attached = 0
 
-    def hand_over(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Checkpoint and close ``con`` on the closer's thread."""
+    @contextmanager
+    def unit(self, *, next_is_waiting: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection for one unit's writes; detached afterwards unless ``next_is_waiting``
+        (and the file has not stayed attached for ``MAX_UNITS_ATTACHED`` units already)."""
         self.wait()
-        self._pending = self._executor.submit(store.close_store, self._db_path, con)
+        with self._file.writing() as con:
+            yield con
+        self._units_attached += 1
+        if not next_is_waiting or self._units_attached >= self.MAX_UNITS_ATTACHED:
+            self._units_attached = 0
+            self._pending = self._executor.submit(self._file.detach)
 
     def wait(self) -> None:
-        """Wait until the connection handed over last is closed (raising its StoreError)."""
+        """Wait until the file is detached, if it is being detached (raising its StoreError)."""
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
 
-    def __enter__(self) -> BackgroundCloser:
+    def detach(self) -> None:
+        """Detach the file now (another connection is about to open it)."""
+        self.wait()
+        self._units_attached = 0
+        self._file.detach()
+
+    def __enter__(self) -> UnitWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        # A failed close happened before anything that failed after it: its error wins, as
+        # A failed detach happened before anything that failed after it: its error wins, as
         # when the store was closed in line.
         try:
-            self.wait()
+            self.detach()
         finally:
             self._executor.shutdown(wait=True)
+            self._file.close()
 
 
 @dataclass
@@ -177,40 +198,35 @@ class UnitStored:
     """What storing one unit did, for the flow to add to the run's summary."""
 
     counts: Counter
-    task_runs: int
     copies_seconds: float
     store_seconds: float
 
 
-def write_unit(
-    db_path: Path, result: UnitResult, scorer_version: str, run_id: str, closer: BackgroundCloser
+@task(cache_policy=NO_CACHE)
+def store_unit(
+    writer: UnitWriter, result: UnitResult, scorer_version: str, run_id: str, next_is_waiting: bool
 ) -> UnitStored:
     """Store a unit: its articles and rows, their bands and copies, and its files marked read
-    with their rejects, on one connection and in one transaction.
+    with their rejects, in one transaction.
 
     A run killed before the commit leaves none of them, so the next run reads the files again
-    and records their rejects then, once. Opening the file once per unit (not once per write)
-    also checkpoints once, on the ``closer``'s thread.
+    and records their rejects then, once.
     """
     started = time.perf_counter()
-    task_runs = 1
     copies_seconds = 0.0
-    closer.wait()
-    with store.open_store(db_path, hand_over=closer.hand_over) as con, store.transaction(con):
-        counts, _, stored_before = store_unit(con, quote(result), scorer_version)
+    with writer.unit(next_is_waiting=next_is_waiting) as con, store.transaction(con):
+        counts, stored_before = store_articles(con, result, scorer_version)
         # Every article of the unit, not only those written: one stored by an older version
         # without its bands and copies reads as unchanged now.
         if result.articles:
-            task_runs += 1
-            _, copies_seconds = find_copies(
-                con, quote(result.articles), quote(result.fingerprints), quote(stored_before)
-            )
+            _, copies_seconds = find_copies(con, result.articles, result.fingerprints, stored_before)
         store.record_files_read(con, run_id, result.files, result.rejects)
-    # The store stage is the time the flow spent storing the unit (waiting for the unit
-    # before to be closed, opening, writing, committing) but finding copies, counted with
-    # normalize; the checkpoint on the closer's thread overlaps the next unit's analysis.
+    # The store stage is the time the flow spent storing the unit (waiting for the file to be
+    # detached after the unit before, attaching, writing, committing) but finding copies,
+    # counted with normalize; the checkpoint on the writer's thread overlaps the next unit's
+    # analysis.
     store_seconds = time.perf_counter() - started - copies_seconds
-    return UnitStored(counts, task_runs, copies_seconds, store_seconds)
+    return UnitStored(counts, copies_seconds, store_seconds)
 
 
 @task(cache_policy=NO_CACHE)
@@ -220,6 +236,14 @@ def publish_report(
     """Aggregate the store and write the self-contained HTML report (from ``since`` on),
     carrying ``key``, the ``report_key`` of the rows it was built from."""
     return build_report(db_path, report_path, since=since, key=key)
+
+
+def next_is_done(in_flight: deque) -> bool:
+    """Whether the next unit's analysis has come back already (and waits to be stored).
+
+    Asked of the task run's underlying future: a Prefect future's ``state`` asks the API
+    until it is done."""
+    return bool(in_flight) and in_flight[0].wrapped_future.done()
 
 
 def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
@@ -337,9 +361,9 @@ def pipeline_flow(
             "fetched_at": fetched_at,
         }
 
-    def store_result(result: UnitResult, closer: BackgroundCloser) -> None:
-        stored = write_unit(db, result, version, run_id, closer)
-        summary.task_runs += stored.task_runs
+    def store_result(result: UnitResult, writer: UnitWriter, *, next_is_waiting: bool = False) -> None:
+        summary.task_runs += 1
+        stored = store_unit(writer, quote(result), version, run_id, next_is_waiting)
         summary.stage_seconds.update(result.timings)
         summary.stage_seconds["normalize"] += stored.copies_seconds
         summary.stage_seconds["store"] += stored.store_seconds
@@ -360,11 +384,11 @@ def pipeline_flow(
         return analyze_unit(**parameters(unit), **scoring_files)
 
     waiting = deque(units)
-    with BackgroundCloser(db) as closer:
+    with UnitWriter(db) as writer:
         with pool if pool is not None else nullcontext(), runner if runner is not None else nullcontext():
             if runner is None:
                 while waiting:
-                    store_result(analyze_here(waiting.popleft()), closer)
+                    store_result(analyze_here(waiting.popleft()), writer)
             else:
                 # A pool's first units come back 1 to 3 s into a run (the fork server imports
                 # the analysis, then each worker scores a whole unit), in which this process
@@ -381,14 +405,14 @@ def pipeline_flow(
 
                 keep_workers_busy()
                 if first_here is not None:
-                    store_result(analyze_here(first_here), closer)
+                    store_result(analyze_here(first_here), writer, next_is_waiting=next_is_done(in_flight))
                 while in_flight:
                     result = in_flight.popleft().result()
                     # Queue the next unit before storing this one: a worker that finishes
                     # while the unit is stored then finds one waiting instead of idling.
                     keep_workers_busy()
-                    store_result(result, closer)
-        closer.wait()  # fetching pages opens the store
+                    store_result(result, writer, next_is_waiting=next_is_done(in_flight))
+        writer.detach()  # fetching pages opens the store
 
         if pending_pages:
             # Saved feed files whose entries carry only a summary: their pages are fetched now.
@@ -397,7 +421,7 @@ def pipeline_flow(
             summary.counts.update(fetched.counts)
             rejects.extend(fetched.rejects)
             ingested.fetches.extend(fetched.fetches)
-            store_result(analyze_here(((), fetched.articles)), closer)
+            store_result(analyze_here(((), fetched.articles)), writer)
 
     summary.counts["rejects"] = len(rejects) + len(unit_rejects)
     summary.reject_reasons.update(r.reason for r in [*rejects, *unit_rejects])

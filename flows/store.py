@@ -10,11 +10,11 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -244,6 +244,8 @@ WRITE_ROW_GROUP_ROWS = 8192
 # The name a writing connection gives the attached file (see ``_attach_writable``).
 STORE_CATALOG = "tonewatch_store"
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class StoredState:
@@ -283,20 +285,30 @@ def busy_timeout_seconds(*, read_only: bool) -> float:
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Connect, retrying while another process holds the file: a run holds it only for short
     write transactions, so a reader (or the next batch) usually gets in within a second."""
+    if read_only:
+        return _while_busy(path, read_only=True, attempt=lambda: _open_read_only(path))
+    return _while_busy(path, read_only=False, attempt=lambda: _attach_writable(path))
+
+
+def _while_busy(path: Path, *, read_only: bool, attempt: Callable[[], _T]) -> _T:
+    """``attempt()``, retried every 50 to 500 ms while another process holds the file, until
+    the busy timeout; any other failure, or the timeout, is a StoreError naming the file."""
     timeout = busy_timeout_seconds(read_only=read_only)
     started = time.monotonic()
     delay = 0.05
     while True:
         try:
-            if read_only:
-                return duckdb.connect(str(path), read_only=True, config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-            return _attach_writable(path)
+            return attempt()
         except duckdb.Error as exc:
             waited = time.monotonic() - started
             if not _is_busy(exc) or waited >= timeout:
                 raise _busy_or_broken(path, exc, waited_seconds=waited) from exc
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, 0.5)
+
+
+def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=True, config={"memory_limit": DUCKDB_MEMORY_LIMIT})
 
 
 def _attach_writable(path: Path) -> duckdb.DuckDBPyConnection:
@@ -308,14 +320,85 @@ def _attach_writable(path: Path) -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     try:
-        con.execute(
-            f"attach {_sql_string(str(path))} as {STORE_CATALOG} (row_group_size {WRITE_ROW_GROUP_ROWS})"
-        )
-        con.execute(f"use {STORE_CATALOG}")
+        _attach_file(con, path)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _attach_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute(f"attach {_sql_string(str(path))} as {STORE_CATALOG} (row_group_size {WRITE_ROW_GROUP_ROWS})")
+    con.execute(f"use {STORE_CATALOG}")
+
+
+class AttachedStore:
+    """A run's writes: one in-memory DuckDB instance for the whole run, to which the store file
+    is attached for each write and detached after it.
+
+    Detaching checkpoints the file and releases its lock, as closing a connection does, so
+    readers get in between writes as before. What it saves is the instance: starting one
+    took 12-30 ms (DuckDB 2.0, 2 cores), attaching the file to a running one about 2 ms, and
+    a run at 10,000 articles writes 20 units. Use it from one thread at a time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.attached = False
+
+    @contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection with the file attached (attached now unless it still is), migrated;
+        errors become StoreErrors naming the file, and a failed write detaches it at once."""
+        con = self._attach()
+        try:
+            yield con
+        except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
+            self._abandon()
+            raise StoreError(f"{self.path}: {str(exc).splitlines()[0]}") from exc
+        except BaseException:
+            self._abandon()
+            raise
+
+    def detach(self) -> None:
+        """Checkpoint the file and release it (a full disk can fail here too)."""
+        if not self.attached or self._con is None:
+            return
+        self.attached = False
+        try:
+            self._con.execute("use memory")
+            self._con.execute(f"detach {STORE_CATALOG}")
+        except duckdb.Error as exc:
+            self.close()
+            raise StoreError(f"{self.path}: {str(exc).splitlines()[0]}") from exc
+
+    def close(self) -> None:
+        """Detach the file if it is attached and stop the instance."""
+        con, self._con = self._con, None
+        if con is not None:
+            self.attached = False
+            con.close()
+
+    def _attach(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        con = self._con
+        if not self.attached:
+            _make_folder(self.path)
+            _while_busy(self.path, read_only=False, attempt=lambda: _attach_file(con, self.path))
+            self.attached = True
+            try:
+                migrate(con, self.path)
+            except BaseException:
+                self._abandon()
+                raise
+        return con
+
+    def _abandon(self) -> None:
+        """After a failure: the instance is closed, whatever state DuckDB left it in."""
+        with suppress(duckdb.Error):
+            self.close()
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> tuple:
@@ -336,24 +419,12 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object
 
 
 @contextmanager
-def open_store(
-    path: Path,
-    *,
-    read_only: bool = False,
-    hand_over: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the DuckDB file (migrating it when writable) and close it afterwards.
-
-    With ``hand_over``, a connection whose work succeeded is passed to it instead of being
-    closed here: it must ``close_store`` it (the flow checkpoints on another thread).
-    """
+def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file (migrating it when writable) and close it afterwards."""
     if read_only and not path.exists():
         raise StoreError(f"{path}: no such database; run `tonewatch demo` or `tonewatch run` first")
     if not read_only:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create its folder: {exc.strerror or exc}") from None
+        _make_folder(path)
     con = _connect(path, read_only=read_only)
     failed = False
     try:
@@ -371,22 +442,18 @@ def open_store(
         failed = True
         raise
     finally:
-        if hand_over is not None and not failed:
-            hand_over(con)
-        else:
-            try:
-                con.close()  # checkpoints: a full disk can fail here too
-            except duckdb.Error as exc:
-                if not failed:
-                    raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+        try:
+            con.close()  # checkpoints: a full disk can fail here too
+        except duckdb.Error as exc:
+            if not failed:
+                raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
 
 
-def close_store(path: Path, con: duckdb.DuckDBPyConnection) -> None:
-    """Close (and so checkpoint) a connection ``open_store`` handed over."""
+def _make_folder(path: Path) -> None:
     try:
-        con.close()
-    except duckdb.Error as exc:
-        raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create its folder: {exc.strerror or exc}") from None
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

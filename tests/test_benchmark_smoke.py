@@ -56,3 +56,26 @@ def test_benchmark_prints_every_figure_and_reruns_without_scoring(tmp_path):
     if Path("/proc/self/status").exists():
         # The whole tree, Prefect's server included, holds more than this process alone.
         assert figures["peak_tree_rss_mb"] > figures["peak_rss_mb"] * 0.5
+
+
+def test_cores_benchmark_prints_how_much_two_processes_give(tmp_path):
+    out = tmp_path / "cores.json"
+    result = run_benchmark(
+        "cores.py", "--sentences", "2000", "--rounds", "2", "--json", str(out), timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    printed = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
+    assert printed.keys() == {
+        "sentences", "rounds", "solo_seconds", "pair_seconds", "pair_speedup", "pair_speedup_per_round"
+    }  # fmt: skip
+    figures = json.loads(out.read_text())
+    assert figures["sentences"] == 2000 and len(figures["pair_speedup_per_round"]) == 2
+    assert figures["solo_seconds"] > 0 and figures["pair_seconds"] > 0
+    # Two processes never do more than two processes' work, whatever the machine.
+    assert 0 < figures["pair_speedup"] <= 2.2
+
+
+def test_cores_benchmark_refuses_an_empty_measurement():
+    result = run_benchmark("cores.py", "--rounds", "0", timeout=60)
+    assert result.returncode == 2
+    assert "--sentences and --rounds must be at least 1" in result.stderr

@@ -135,7 +135,7 @@ def _store(db: Path, articles) -> None:
 
 def _find_copies(db: Path, articles) -> int:
     with store.open_store(db) as con:
-        pairs, _ = find_copies.fn(con, articles)
+        pairs, _ = find_copies(con, articles)
     return pairs
 
 
@@ -187,7 +187,7 @@ def _store_and_find_copies_as_the_flow_does(db: Path, articles) -> None:
     with store.open_store(db) as con:
         stored_before = frozenset(store.stored_states(con, [a.article_id for a in articles]))
         store.write_batch(con, articles, _no_rows(), scorer_version="v")
-        find_copies.fn(con, articles, stored_before=stored_before)
+        find_copies(con, articles, stored_before=stored_before)
         store.link_duplicates(con)
 
 

@@ -169,8 +169,7 @@ PHASES = {
     "start-up": (),
     "read and score": ("Beginning flow run",),
     "write": ("Task run 'analyze_unit-", "Finished in state"),
-    "link copies": ("Task run 'store_unit-", "Finished in state"),
-    "report and finish": ("Task run 'find_copies-", "Finished in state"),
+    "report and finish": ("Task run 'store_unit-", "Finished in state"),
 }
 
 

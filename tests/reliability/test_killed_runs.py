@@ -128,7 +128,7 @@ def test_killed_runs_leave_a_consistent_store_and_the_next_run_completes_the_wor
     for phase, count in kills.items():
         figures[f"kills in phase: {phase}"] += count
     assert kills.total() >= size.kills, f"seed {seed}: only {kills.total()} kills ({dict(kills)})"
-    assert "read and score" in kills and {"write", "link copies"} & set(kills), f"seed {seed}: {dict(kills)}"
+    assert "read and score" in kills and "write" in kills, f"seed {seed}: {dict(kills)}"
 
 
 def check_rejects_recorded(db: Path, corpus: Path, *, context: str) -> None:
