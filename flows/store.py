@@ -345,6 +345,7 @@ class AttachedStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._threads = 1  # the instance's own number of threads, read when it starts
         self.attached = False
 
     @contextmanager
@@ -362,12 +363,15 @@ class AttachedStore:
             raise
 
     def detach(self) -> None:
-        """Checkpoint the file and release it (a full disk can fail here too)."""
+        """Checkpoint the file and release it (a full disk can fail here too), on one thread:
+        the flow detaches on a thread of its own while the next unit is analysed, and a
+        checkpoint on all cores would take the analysis's core too."""
         if not self.attached or self._con is None:
             return
         self.attached = False
         try:
             self._con.execute("use memory")
+            self._con.execute("set threads = 1")
             self._con.execute(f"detach {STORE_CATALOG}")
         except duckdb.Error as exc:
             self.close()
@@ -383,8 +387,10 @@ class AttachedStore:
     def _attach(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+            self._threads = _one(self._con, "select current_setting('threads')")[0]
         con = self._con
         if not self.attached:
+            con.execute(f"set threads = {int(self._threads)}")
             _make_folder(self.path)
             _while_busy(self.path, read_only=False, attempt=lambda: _attach_file(con, self.path))
             self.attached = True
