@@ -345,7 +345,6 @@ class AttachedStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._threads = 1  # the instance's own number of threads, read when it starts
         self.attached = False
 
     @contextmanager
@@ -387,10 +386,9 @@ class AttachedStore:
     def _attach(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-            self._threads = _one(self._con, "select current_setting('threads')")[0]
         con = self._con
         if not self.attached:
-            con.execute(f"set threads = {int(self._threads)}")
+            con.execute("reset threads")  # the writes on all cores, after a detach on one
             _make_folder(self.path)
             _while_busy(self.path, read_only=False, attempt=lambda: _attach_file(con, self.path))
             self.attached = True
