@@ -1,6 +1,6 @@
 """The Prefect pipeline flow: read sources, normalize, score in units, store, report.
 
-Streaming: file sources are split into units of files (about 500 articles each); one task
+Streaming: file sources are split into units of files (about 1,000 articles each); one task
 reads, normalizes and scores a unit (in this process, a process pool or a Dask cluster),
 and the flow stores each unit as it comes back in one short transaction. Memory holds a
 few units, never the corpus. Files unchanged since the store last read them are not read
@@ -42,9 +42,17 @@ from .ingest import Ingested, fetch_new_pages, find_copies, ingest_sources, sour
 from .ingest_config import IngestConfig, SourceSpec, load_config, parse_field_map
 from .reporting import build_report, report_window_start, stale_report_key
 from .scoring_pool import ScoringPool
+from .settings import DEFAULT_BATCH_ARTICLES
 from .sources import PendingPage, SourceResult, source_kind
 from .unit_analysis import UnitResult, analyze_unit_here
-from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
+from .units import (
+    ARTICLE_FILE_BYTES,
+    SourceFile,
+    default_workers,
+    expand_file_sources,
+    group_files,
+    unchanged_files,
+)
 
 STAGES = ("ingest", "normalize", "split", "actors", "attribution", "score", "store", "aggregate", "report")
 
@@ -284,7 +292,7 @@ def pipeline_flow(
     report_path: str | None = "reports/latest.html",
     actors_files: list[str] | None = None,
     lexicon_file: str | None = None,
-    batch_articles: int = 500,
+    batch_articles: int = DEFAULT_BATCH_ARTICLES,
     flow_label: str = "run",
     config_file: str | None = None,
     fetch_pages: bool = True,
@@ -336,7 +344,7 @@ def pipeline_flow(
     summary.counts["files_unchanged"] += skipped
     summary.counts["articles_unchanged"] += skipped_articles
     units: list[tuple[tuple[SourceFile, ...], list[RawArticle]]] = [
-        (unit, []) for unit in group_files(files, target_bytes=batch_articles * 3_000)
+        (unit, []) for unit in group_files(files, target_bytes=batch_articles * ARTICLE_FILE_BYTES)
     ]
     units += [
         ((), ingested.articles[i : i + batch_articles])

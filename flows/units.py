@@ -14,11 +14,14 @@ from pathlib import Path
 
 from ..transforms.records import Reject
 from .ingest_config import SourceSpec
+from .settings import DEFAULT_BATCH_ARTICLES
 from .sources.files import iter_source_files
 from .store import SourceFileState
 
-# About this many bytes of files per unit: ~500 articles of ~3 kB.
-UNIT_TARGET_BYTES = 1_500_000
+# Bytes of a source file per article, text and metadata (the benchmark's JSON Lines: 3.7 kB).
+ARTICLE_FILE_BYTES = 4_000
+# About this many bytes of files per unit: ``DEFAULT_BATCH_ARTICLES`` articles.
+UNIT_TARGET_BYTES = DEFAULT_BATCH_ARTICLES * ARTICLE_FILE_BYTES
 
 
 @dataclass(frozen=True)
