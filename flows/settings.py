@@ -13,7 +13,7 @@ DEMO_REPORT_PATH = Path("reports") / "tonewatch.html"
 DB_ENV_VAR = "TONEWATCH_DB"
 # Articles per unit of work. Each unit pays fixed costs whatever its size (two task runs,
 # attaching the store, about fifteen statements, a commit, a checkpoint of 90-160 ms on
-# another thread): at 10,000 articles, units of 1,000 instead of 500 took 4-7% off a
+# another thread): at 10,000 articles, units of 1,000 instead of 500 took 2-7% off a
 # one-worker run and 11% off a two-worker one, for 60-75 MB more at the peak.
 DEFAULT_BATCH_ARTICLES = 1000
 MAX_SOURCE_FILE_BYTES = 50 * 1024 * 1024
