@@ -45,14 +45,7 @@ from .scoring_pool import ScoringPool
 from .settings import DEFAULT_BATCH_ARTICLES
 from .sources import PendingPage, SourceResult, source_kind
 from .unit_analysis import UnitResult, analyze_unit_here
-from .units import (
-    ARTICLE_FILE_BYTES,
-    SourceFile,
-    default_workers,
-    expand_file_sources,
-    group_files,
-    unchanged_files,
-)
+from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
 
 STAGES = ("ingest", "normalize", "split", "actors", "attribution", "score", "store", "aggregate", "report")
 
@@ -344,7 +337,7 @@ def pipeline_flow(
     summary.counts["files_unchanged"] += skipped
     summary.counts["articles_unchanged"] += skipped_articles
     units: list[tuple[tuple[SourceFile, ...], list[RawArticle]]] = [
-        (unit, []) for unit in group_files(files, target_bytes=batch_articles * ARTICLE_FILE_BYTES)
+        (unit, []) for unit in group_files(files, articles=batch_articles)
     ]
     units += [
         ((), ingested.articles[i : i + batch_articles])

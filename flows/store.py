@@ -271,6 +271,16 @@ def _busy_or_broken(path: Path, exc: Exception, *, waited_seconds: float = 0.0) 
     return StoreError(f"{path}: cannot open the database: {message}")
 
 
+# What a write fails with when the disk is full or read-only ("Failed to commit: Could not
+# write file …: No space left on device"): DuckDB's message names the file and the error.
+_WRITE_FAILURES = (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException)
+
+
+def _store_error(path: Path, exc: duckdb.Error) -> StoreError:
+    """``exc`` as a StoreError naming the file, with DuckDB's first line."""
+    return StoreError(f"{path}: {str(exc).splitlines()[0]}")
+
+
 def busy_timeout_seconds(*, read_only: bool) -> float:
     """How long opening a busy database is retried: ``$TONEWATCH_BUSY_TIMEOUT_SECONDS``, else
     10 s to read and 60 s to write."""
@@ -354,9 +364,9 @@ class AttachedStore:
         con = self._attach()
         try:
             yield con
-        except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
+        except _WRITE_FAILURES as exc:
             self._abandon()
-            raise StoreError(f"{self.path}: {str(exc).splitlines()[0]}") from exc
+            raise _store_error(self.path, exc) from exc
         except BaseException:
             self._abandon()
             raise
@@ -374,7 +384,7 @@ class AttachedStore:
             self._con.execute(f"detach {STORE_CATALOG}")
         except duckdb.Error as exc:
             self.close()
-            raise StoreError(f"{self.path}: {str(exc).splitlines()[0]}") from exc
+            raise _store_error(self.path, exc) from exc
 
     def close(self) -> None:
         """Detach the file if it is attached and stop the instance."""
@@ -437,11 +447,9 @@ def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         else:
             migrate(con, path)
         yield con
-    except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
-        # A full or read-only disk ("Failed to commit: Could not write file …: No space left on
-        # device"): DuckDB's message names the file and the system's error.
+    except _WRITE_FAILURES as exc:
         failed = True
-        raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+        raise _store_error(path, exc) from exc
     except BaseException:
         failed = True
         raise
@@ -450,7 +458,7 @@ def open_store(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
             con.close()  # checkpoints: a full disk can fail here too
         except duckdb.Error as exc:
             if not failed:
-                raise StoreError(f"{path}: {str(exc).splitlines()[0]}") from exc
+                raise _store_error(path, exc) from exc
 
 
 def _make_folder(path: Path) -> None:

@@ -20,8 +20,6 @@ from .store import SourceFileState
 
 # Bytes of a source file per article, text and metadata (the benchmark's JSON Lines: 3.7 kB).
 ARTICLE_FILE_BYTES = 4_000
-# About this many bytes of files per unit: ``DEFAULT_BATCH_ARTICLES`` articles.
-UNIT_TARGET_BYTES = DEFAULT_BATCH_ARTICLES * ARTICLE_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -80,9 +78,11 @@ def unchanged_files(
 
 
 def group_files(
-    files: Sequence[SourceFile], *, target_bytes: int = UNIT_TARGET_BYTES
+    files: Sequence[SourceFile], *, articles: int = DEFAULT_BATCH_ARTICLES
 ) -> list[tuple[SourceFile, ...]]:
-    """Consecutive files grouped to about ``target_bytes`` each; a larger file is a unit alone."""
+    """Consecutive files grouped to about ``articles`` articles each (``ARTICLE_FILE_BYTES`` of
+    file an article); a larger file is a unit alone."""
+    target_bytes = articles * ARTICLE_FILE_BYTES
     units: list[tuple[SourceFile, ...]] = []
     current: list[SourceFile] = []
     size = 0
