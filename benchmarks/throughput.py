@@ -7,7 +7,10 @@ Runs the real pipeline flow into a fresh DuckDB file, then an immediate re-run o
 unchanged corpus, then times VADER alone on exactly the sentences the run stored, all in
 this one process. Prints one ``name: value`` per line. Prefect's temporary server is
 started before timing (a no-op flow), so the figures are the pipeline's, not the server's
-start-up; that start-up is printed as ``prefect_startup_seconds``.
+start-up; that start-up is printed as ``prefect_startup_seconds``. On Linux it also prints
+``machine_cpu_seconds``, the CPU every process of the machine used during the first run
+(its workers, Prefect's server and DuckDB's threads included), and ``cores_busy``, that
+over the run's time: what a second worker has left to add on the same cores.
 """
 
 from __future__ import annotations
@@ -82,6 +85,18 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (user, system and interrupts;
+    not idle, I/O wait or time the hypervisor gave to other machines); None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def _compiled_modules() -> int:
     """How many of this process's tonewatch.transforms modules are compiled (see setup.py)."""
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
@@ -105,9 +120,13 @@ def _run(sources: list[Path], db_path: Path, report_path: Path, workers: int):
     }
     if "workers" in pipeline_flow.parameters.properties:
         parameters["workers"] = workers
+    busy_before = _machine_busy_seconds()
     started = time.perf_counter()
     summary, _ = run_flow_cleanly(pipeline_flow, expected_task_runs=lambda s: s.task_runs, **parameters)
-    return summary, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    busy_after = _machine_busy_seconds()
+    machine_cpu = None if busy_before is None or busy_after is None else busy_after - busy_before
+    return summary, seconds, machine_cpu
 
 
 def _raw_vader_seconds(db_path: Path) -> tuple[int, float, int]:
@@ -166,8 +185,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     figures: dict[str, float] = {"prefect_startup_seconds": round(_start_prefect(), 2)}
     with TreeMemory() as tree:
-        first, first_seconds = _run([corpus], db_path, report_path, args.workers)
-        rerun, rerun_seconds = _run([corpus], db_path, report_path, args.workers)
+        first, first_seconds, first_cpu = _run([corpus], db_path, report_path, args.workers)
+        rerun, rerun_seconds, _ = _run([corpus], db_path, report_path, args.workers)
     peak_rss_mb = _peak_rss_mb()  # the two runs', not the VADER timing's below
     sentences, vader_seconds, characters = _raw_vader_seconds(db_path)
 
@@ -182,6 +201,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         raw_vader_mb_per_s=round(characters / vader_seconds / 1e6, 2),
         ratio_vs_vader=round(vader_seconds / first_seconds, 3),
     )
+    if first_cpu is not None:
+        figures.update(
+            machine_cpu_seconds=round(first_cpu, 2), cores_busy=round(first_cpu / first_seconds, 3)
+        )
     for stage in STAGES:
         figures[f"stage_{stage}_seconds"] = round(first.stage_seconds.get(stage, 0.0), 2)
     figures.update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from benchmark_scripts import run_benchmark
@@ -56,6 +57,10 @@ def test_benchmark_prints_every_figure_and_reruns_without_scoring(tmp_path):
     if Path("/proc/self/status").exists():
         # The whole tree, Prefect's server included, holds more than this process alone.
         assert figures["peak_tree_rss_mb"] > figures["peak_rss_mb"] * 0.5
+        # The machine's CPU over the run: this process alone keeps one core busy for most
+        # of it, and no machine has more busy cores than it has cores.
+        assert figures["machine_cpu_seconds"] > 0.3 * figures["end_to_end_seconds"]
+        assert figures["cores_busy"] <= (os.cpu_count() or 1) + 0.1
 
 
 def test_cores_benchmark_prints_how_much_two_processes_give(tmp_path):

@@ -52,6 +52,26 @@ def test_speedup_pairs_each_two_worker_run_with_the_one_worker_run_made_before_i
     assert not found["ratio_vs_vader_one_worker"].met
 
 
+def test_speedup_says_how_busy_the_cores_were_when_the_runs_measured_it(targets):
+    def with_cpu(figures, cpu):
+        return {
+            **figures,
+            "machine_cpu_seconds": cpu,
+            "cores_busy": round(cpu / figures["end_to_end_seconds"], 3),
+        }
+
+    one = [with_cpu(run(10_000, 16.0, 0.7), 17.6), with_cpu(run(10_000, 15.0, 0.7), 16.5)]
+    two = [with_cpu(run(10_000, 10.0, 0.9), 19.36), with_cpu(run(10_000, 10.0, 0.9), 19.8)]
+    detail = by_name(targets.decide(one, two, run(100_000, 200.0, 0.55), run(10_000, 15.0, 0.7)))[
+        "two_worker_speedup"
+    ].detail
+    assert "the one-worker runs kept 1.1, 1.1 cores busy" in detail
+    assert "used 1.1, 1.2 times the CPU of the one before it" in detail
+    # Runs made off Linux carry no CPU figures, and the detail says nothing of them.
+    plain = by_name(targets.decide(one[:1], [run(10_000, 10.0, 0.9)], run(100_000, 200.0, 0.55), one[0]))
+    assert "cores busy" not in plain["two_worker_speedup"].detail
+
+
 def test_growth_is_scaled_by_each_runs_own_vader_speed(targets):
     one = [run(10_000, 18.0, 0.63)]
     two = [run(10_000, 12.0, 0.9)]
