@@ -6,8 +6,10 @@ task engine there (a new API client with its TLS context, every state change sen
 server). On 2 cores that cost about 15 s of CPU per 10,000 articles, and two workers were
 only 1.15 times as fast as one. Here a unit's Prefect task run stays in the flow's process,
 on a thread that waits, and the worker only analyses. Workers are forked from Python's fork
-server, which imports the analysis code once and runs no threads: forking the flow's own
-process, which does, could copy a lock some thread holds mid-use.
+server, which imports the analysis code once and runs none of the flow's threads (Prefect's,
+DuckDB's, the checkpoint's): forking the flow's own process could copy a lock one of them
+holds mid-use. The only threads the fork server has are ones its imports start and leave
+idle: jemalloc's background threads (which register fork handlers) and Polars' cleaner.
 """
 
 from __future__ import annotations
