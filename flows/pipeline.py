@@ -45,7 +45,15 @@ from .scoring_pool import ScoringPool
 from .settings import DEFAULT_BATCH_ARTICLES
 from .sources import PendingPage, SourceResult, source_kind
 from .unit_analysis import UnitResult, analyze_unit_here
-from .units import SourceFile, default_workers, expand_file_sources, group_files, unchanged_files
+from .units import (
+    SourceFile,
+    Unit,
+    default_workers,
+    expand_file_sources,
+    group_files,
+    split_last_units,
+    unchanged_files,
+)
 
 STAGES = ("ingest", "normalize", "split", "actors", "attribution", "score", "store", "aggregate", "report")
 
@@ -139,34 +147,39 @@ class UnitWriter:
     detached (checkpointed, its lock released) on another thread while the flow goes on.
 
     The checkpoint is a third of the time a unit spends in the store, all of it in DuckDB's
-    C++ without the GIL, so it takes the other core while the next unit is analysed. The
-    unit is committed (in the WAL) before the detach starts, so a run killed meanwhile loses
-    nothing. ``wait`` comes before the file is attached again, and raises a failed detach.
+    C++ without the GIL, so in a run that analyses its units itself it takes the other core
+    while the next unit is analysed. The unit is committed (in the WAL) before the detach
+    starts, so a run killed meanwhile loses nothing. ``wait`` comes before the file is
+    attached again, and raises a failed detach.
 
-    With a pool, the next unit is often already waiting when one is stored (two workers
-    outpace one storing process on 2 cores); then the file stays attached for it, at most
-    ``MAX_UNITS_ATTACHED`` units in a row: that skips a checkpoint, which a reader could
-    not have used anyway, since the next write would begin as it ended.
+    Units analysed elsewhere (a pool's workers, a Dask cluster) come back faster than one
+    process analyses them, and there the checkpoints' CPU is taken from the workers: with
+    ``hold_seconds``, the file stays attached from one unit to the next and is detached after
+    the first unit written once it has been attached that long. A reader then waits at most
+    about that long, plus one unit's write.
     """
 
-    MAX_UNITS_ATTACHED = 4
+    # Measured on 2 cores, 10,000 articles, two workers: 1.0-1.2 s less CPU a run than a
+    # checkpoint a unit; readers still get in every few seconds.
+    POOL_HOLD_SECONDS = 2.5
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, hold_seconds: float = 0.0) -> None:
         self._file = store.AttachedStore(db_path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tonewatch-close")
         self._pending: Future[None] | None = None
-        self._units_attached = 0
+        self._hold_seconds = hold_seconds
+        self._attached_at = 0.0
 
     @contextmanager
-    def unit(self, *, next_is_waiting: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The connection for one unit's writes; detached afterwards unless ``next_is_waiting``
-        (and the file has not stayed attached for ``MAX_UNITS_ATTACHED`` units already)."""
+    def unit(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection for one unit's writes; the file is detached afterwards unless it has
+        been attached for less than ``hold_seconds``."""
         self.wait()
+        if not self._file.attached:
+            self._attached_at = time.monotonic()
         with self._file.writing() as con:
             yield con
-        self._units_attached += 1
-        if not next_is_waiting or self._units_attached >= self.MAX_UNITS_ATTACHED:
-            self._units_attached = 0
+        if time.monotonic() - self._attached_at >= self._hold_seconds:
             self._pending = self._executor.submit(self._file.detach)
 
     def wait(self) -> None:
@@ -178,7 +191,6 @@ class UnitWriter:
     def detach(self) -> None:
         """Detach the file now (another connection is about to open it)."""
         self.wait()
-        self._units_attached = 0
         self._file.detach()
 
     def __enter__(self) -> UnitWriter:
@@ -204,9 +216,7 @@ class UnitStored:
 
 
 @task(cache_policy=NO_CACHE)
-def store_unit(
-    writer: UnitWriter, result: UnitResult, scorer_version: str, run_id: str, next_is_waiting: bool
-) -> UnitStored:
+def store_unit(writer: UnitWriter, result: UnitResult, scorer_version: str, run_id: str) -> UnitStored:
     """Store a unit: its articles and rows, their bands and copies, and its files marked read
     with their rejects, in one transaction.
 
@@ -215,7 +225,7 @@ def store_unit(
     """
     started = time.perf_counter()
     copies_seconds = 0.0
-    with writer.unit(next_is_waiting=next_is_waiting) as con, store.transaction(con):
+    with writer.unit() as con, store.transaction(con):
         counts, stored_before = store_articles(con, result, scorer_version)
         # Every article of the unit, not only those written: one stored by an older version
         # without its bands and copies reads as unchanged now.
@@ -237,14 +247,6 @@ def publish_report(
     """Aggregate the store and write the self-contained HTML report (from ``since`` on),
     carrying ``key``, the ``report_key`` of the rows it was built from."""
     return build_report(db_path, report_path, since=since, key=key)
-
-
-def next_is_done(in_flight: deque) -> bool:
-    """Whether the next unit's analysis has come back already (and waits to be stored).
-
-    Asked of the task run's underlying future: a Prefect future's ``state`` asks the API
-    until it is done."""
-    return bool(in_flight) and in_flight[0].wrapped_future.done()
 
 
 def task_runner_for(*, workers: int, dask_address: str | None) -> Any:
@@ -336,9 +338,7 @@ def pipeline_flow(
     files, skipped, skipped_articles = unchanged_files(files, known_files, version)
     summary.counts["files_unchanged"] += skipped
     summary.counts["articles_unchanged"] += skipped_articles
-    units: list[tuple[tuple[SourceFile, ...], list[RawArticle]]] = [
-        (unit, []) for unit in group_files(files, articles=batch_articles)
-    ]
+    units: list[Unit] = [(unit, []) for unit in group_files(files, articles=batch_articles)]
     units += [
         ((), ingested.articles[i : i + batch_articles])
         for i in range(0, len(ingested.articles), batch_articles)
@@ -346,12 +346,14 @@ def pipeline_flow(
 
     worker_count = workers if workers is not None else (default_workers() if len(units) > 1 else 1)
     runner = task_runner_for(workers=worker_count, dask_address=dask_address)
+    if runner is not None:
+        units = split_last_units(units, worker_count, articles=batch_articles)
     pending_pages: list[tuple[str, PendingPage]] = []
 
     # The scoring configuration, which a pool's workers are given once, as they start.
     scoring_files = {"actors_files": actors, "lexicon_file": lexicon}
 
-    def parameters(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> dict[str, Any]:
+    def parameters(unit: Unit) -> dict[str, Any]:
         """A unit's own parameters: all of ``analyze_unit``'s but ``scoring_files``."""
         return {
             "files": unit[0],
@@ -362,9 +364,9 @@ def pipeline_flow(
             "fetched_at": fetched_at,
         }
 
-    def store_result(result: UnitResult, writer: UnitWriter, *, next_is_waiting: bool = False) -> None:
+    def store_result(result: UnitResult, writer: UnitWriter) -> None:
         summary.task_runs += 1
-        stored = store_unit(writer, quote(result), version, run_id, next_is_waiting)
+        stored = store_unit(writer, quote(result), version, run_id)
         summary.stage_seconds.update(result.timings)
         summary.stage_seconds["normalize"] += stored.copies_seconds
         summary.stage_seconds["store"] += stored.store_seconds
@@ -375,17 +377,18 @@ def pipeline_flow(
 
     pool = ScoringPool(worker_count, actors, lexicon) if runner is not None and not dask_address else None
 
-    def submit(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> Any:
+    def submit(unit: Unit) -> Any:
         if pool is None:
             return runner.submit(analyze_unit, parameters={**parameters(unit), **scoring_files})
         return runner.submit(analyze_unit_in_pool, parameters={"pool": quote(pool), **parameters(unit)})
 
-    def analyze_here(unit: tuple[tuple[SourceFile, ...], list[RawArticle]]) -> UnitResult:
+    def analyze_here(unit: Unit) -> UnitResult:
         summary.task_runs += 1
         return analyze_unit(**parameters(unit), **scoring_files)
 
     waiting = deque(units)
-    with UnitWriter(db) as writer:
+    hold_seconds = UnitWriter.POOL_HOLD_SECONDS if runner is not None else 0.0
+    with UnitWriter(db, hold_seconds=hold_seconds) as writer:
         with pool if pool is not None else nullcontext(), runner if runner is not None else nullcontext():
             if runner is None:
                 while waiting:
@@ -406,13 +409,13 @@ def pipeline_flow(
 
                 keep_workers_busy()
                 if first_here is not None:
-                    store_result(analyze_here(first_here), writer, next_is_waiting=next_is_done(in_flight))
+                    store_result(analyze_here(first_here), writer)
                 while in_flight:
                     result = in_flight.popleft().result()
                     # Queue the next unit before storing this one: a worker that finishes
                     # while the unit is stored then finds one waiting instead of idling.
                     keep_workers_busy()
-                    store_result(result, writer, next_is_waiting=next_is_done(in_flight))
+                    store_result(result, writer)
         writer.detach()  # fetching pages opens the store
 
         if pending_pages:

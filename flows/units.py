@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..transforms.records import Reject
+from ..transforms.records import RawArticle, Reject
 from .ingest_config import SourceSpec
 from .settings import DEFAULT_BATCH_ARTICLES
 from .sources.files import iter_source_files
@@ -20,6 +20,9 @@ from .store import SourceFileState
 
 # Bytes of a source file per article, text and metadata (the benchmark's JSON Lines: 3.7 kB).
 ARTICLE_FILE_BYTES = 4_000
+
+# A unit: the files it reads, or the articles fetched for it.
+Unit = tuple[tuple["SourceFile", ...], list[RawArticle]]
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,23 @@ def group_files(
     if current:
         units.append(tuple(current))
     return units
+
+
+def split_last_units(
+    units: Sequence[Unit], count: int, *, articles: int = DEFAULT_BATCH_ARTICLES
+) -> list[Unit]:
+    """``units`` with each of the last ``count`` split in two: its files grouped to about
+    ``articles`` / 2 articles (a file is never split), its fetched articles cut in the
+    middle. ``count`` workers then finish their last units within about half a unit of each
+    other, where whole units leave one idle for up to a unit's time at the end of a run."""
+    kept, last = list(units[: max(len(units) - count, 0)]), units[max(len(units) - count, 0) :]
+    for files, fetched in last:
+        if files:
+            kept += [(group, []) for group in group_files(files, articles=max(articles // 2, 1))]
+        else:
+            middle = (len(fetched) + 1) // 2
+            kept += [((), part) for part in (fetched[:middle], fetched[middle:]) if part]
+    return kept
 
 
 def default_workers() -> int:

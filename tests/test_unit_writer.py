@@ -1,10 +1,12 @@
 """How the flow holds the store file while it writes units: attached for a unit's write, then
-detached (checkpointed, its lock released), kept attached only while the next unit waits."""
+detached (checkpointed, its lock released); with a hold, kept attached from unit to unit until
+it has been attached that long."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,48 +34,52 @@ def another_process_reads(db: Path) -> str:
     return done.stdout.strip()
 
 
-def write_run(writer: UnitWriter, *, next_is_waiting: bool) -> None:
-    with writer.unit(next_is_waiting=next_is_waiting) as con, store.transaction(con):
+def write_run(writer: UnitWriter) -> None:
+    with writer.unit() as con, store.transaction(con):
         store.start_run(con, flow="test", scorer_version="v")
 
 
 def test_each_unit_is_committed_and_the_file_released_for_readers(tmp_path):
     db = tmp_path / "nested" / "store.duckdb"
     with UnitWriter(db) as writer:
-        write_run(writer, next_is_waiting=False)
+        write_run(writer)
         writer.wait()
         assert another_process_reads(db) == "1"
-        write_run(writer, next_is_waiting=False)
+        write_run(writer)
         writer.wait()
         assert another_process_reads(db) == "2"
     assert not Path(f"{db}.wal").exists()  # checkpointed
 
 
-def test_the_file_stays_attached_only_while_units_wait_and_at_most_four_in_a_row(tmp_path):
+def test_with_a_hold_the_file_stays_attached_until_it_has_been_attached_that_long(tmp_path):
     db = tmp_path / "store.duckdb"
-    with UnitWriter(db) as writer:
-        for _ in range(UnitWriter.MAX_UNITS_ATTACHED - 1):
-            write_run(writer, next_is_waiting=True)
-            writer.wait()
-            assert another_process_reads(db) == "refused"
-        write_run(writer, next_is_waiting=True)  # the fourth in a row: detached all the same
+    with UnitWriter(db, hold_seconds=3.0) as writer:
+        write_run(writer)
         writer.wait()
-        assert another_process_reads(db) == str(UnitWriter.MAX_UNITS_ATTACHED)
-        write_run(writer, next_is_waiting=True)
+        assert another_process_reads(db) == "refused"  # kept for the next unit
+        write_run(writer)
         writer.wait()
         assert another_process_reads(db) == "refused"
-    assert another_process_reads(db) == str(UnitWriter.MAX_UNITS_ATTACHED + 1)  # detached at the end
+        time.sleep(3.0)
+        write_run(writer)  # attached 3 s ago or more: detached after this unit
+        writer.wait()
+        assert another_process_reads(db) == "3"
+        write_run(writer)  # attached anew, so held again
+        writer.wait()
+        assert another_process_reads(db) == "refused"
+    assert another_process_reads(db) == "4"  # detached at the end
+    assert not Path(f"{db}.wal").exists()
 
 
 def test_a_failed_write_rolls_back_and_releases_the_file(tmp_path):
     db = tmp_path / "store.duckdb"
     with UnitWriter(db) as writer:
-        write_run(writer, next_is_waiting=False)
-        with pytest.raises(RuntimeError), writer.unit(next_is_waiting=True) as con, store.transaction(con):
+        write_run(writer)
+        with pytest.raises(RuntimeError), writer.unit() as con, store.transaction(con):
             store.start_run(con, flow="test", scorer_version="v")
             raise RuntimeError("the unit failed half way")
         assert another_process_reads(db) == "1"  # nothing of the failed unit, and not locked
-        write_run(writer, next_is_waiting=False)  # the writer attaches the file again
+        write_run(writer)  # the writer attaches the file again
         writer.wait()
     assert another_process_reads(db) == "2"
 
@@ -82,4 +88,4 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     db = tmp_path / "store.duckdb"
     db.write_text("not a database", encoding="utf-8")
     with pytest.raises(StoreError, match=str(db)), UnitWriter(db) as writer:
-        write_run(writer, next_is_waiting=False)
+        write_run(writer)
