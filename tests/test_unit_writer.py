@@ -53,15 +53,14 @@ def test_each_unit_is_committed_and_the_file_released_for_readers(tmp_path):
 
 def test_with_a_hold_the_file_stays_attached_until_it_has_been_attached_that_long(tmp_path):
     db = tmp_path / "store.duckdb"
-    with UnitWriter(db, hold_seconds=3.0) as writer:
+    hold = 5.0  # far longer than a reader takes to start, even on a loaded machine
+    with UnitWriter(db, hold_seconds=hold) as writer:
+        write_run(writer)
         write_run(writer)
         writer.wait()
-        assert another_process_reads(db) == "refused"  # kept for the next unit
-        write_run(writer)
-        writer.wait()
-        assert another_process_reads(db) == "refused"
-        time.sleep(3.0)
-        write_run(writer)  # attached 3 s ago or more: detached after this unit
+        assert another_process_reads(db) == "refused"  # kept for the next units
+        time.sleep(hold)
+        write_run(writer)  # attached for the hold or more: detached after this unit
         writer.wait()
         assert another_process_reads(db) == "3"
         write_run(writer)  # attached anew, so held again
