@@ -21,9 +21,6 @@ from .store import SourceFileState
 # Bytes of a source file per article, text and metadata (the benchmark's JSON Lines: 3.7 kB).
 ARTICLE_FILE_BYTES = 4_000
 
-# A unit: the files it reads, or the articles fetched for it.
-Unit = tuple[tuple["SourceFile", ...], list[RawArticle]]
-
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -33,6 +30,10 @@ class SourceFile:
     spec: SourceSpec
     size_bytes: int
     modified_ns: int
+
+
+# A unit: the files it reads, or the articles fetched for it.
+Unit = tuple[tuple[SourceFile, ...], list[RawArticle]]
 
 
 def expand_file_sources(specs: Sequence[SourceSpec]) -> tuple[list[SourceFile], list[Reject]]:
@@ -107,8 +108,9 @@ def split_last_units(
     ``articles`` / 2 articles (a file is never split), its fetched articles cut in the
     middle. ``count`` workers then finish their last units within about half a unit of each
     other, where whole units leave one idle for up to a unit's time at the end of a run."""
-    kept, last = list(units[: max(len(units) - count, 0)]), units[max(len(units) - count, 0) :]
-    for files, fetched in last:
+    cut = max(len(units) - count, 0)
+    kept = list(units[:cut])
+    for files, fetched in units[cut:]:
         if files:
             kept += [(group, []) for group in group_files(files, articles=max(articles // 2, 1))]
         else:
