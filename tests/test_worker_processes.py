@@ -141,7 +141,8 @@ def test_scoring_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     from corpus import generate_corpus
 
-    corpus = generate_corpus(tmp_path / "corpus", 3_000, seed=3)  # three units of 1,000
+    # Three units of 1,000; with two workers the last two are split in halves: five units.
+    corpus = generate_corpus(tmp_path / "corpus", 3_000, seed=3)
     run = subprocess.Popen(
         [sys.executable, "-m", "tonewatch.flows", "run", str(corpus), "--db", str(tmp_path / "s.duckdb")]
         + ["--report", str(tmp_path / "r.html"), "--workers", "2"],
